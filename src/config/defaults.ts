@@ -1,0 +1,30 @@
+/**
+ * Every default of the relay in one place (SPEC §3). Numeric separators keep the
+ * units readable; all durations are milliseconds.
+ */
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_PORT = 8080
+export const DEFAULT_CONFIG_PATH = 'config/default.json'
+
+export const DEFAULT_FORMAT = 'openai'
+export const DEFAULT_HEARTBEAT_MS = 15_000
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 120_000
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+export const DEFAULT_TOTAL_TIMEOUT_MS = 900_000
+
+export const DEFAULT_STREAM_TTL_MS = 300_000
+export const DEFAULT_DETACH_TIMEOUT_MS = 30_000
+export const DEFAULT_STREAM_MAX_BUFFER_BYTES = 1_048_576
+
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
+export const DEFAULT_BODY_LIMIT_BYTES = 4_194_304
+
+export const DEFAULT_LOG_LEVEL = 'info'
+
+/** Name of the upstream that `UPSTREAM_URL` defines or replaces. */
+export const ENV_UPSTREAM_NAME = 'default'
+/** Name of the built-in simulated model served when no upstream is configured. */
+export const DEMO_MODEL = 'demo'

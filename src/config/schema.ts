@@ -1,0 +1,82 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * The config file's shape (SPEC §3). One TypeBox schema gives both the
+ * TypeScript type and the validator; every object is closed
+ * (`additionalProperties: false`) so a typo is an error, not a silent no-op.
+ */
+const closed = { additionalProperties: false } as const
+
+export const FormatName = Type.Union([Type.Literal('openai'), Type.Literal('content'), Type.Literal('text')])
+export type FormatName = Static<typeof FormatName>
+
+export const UpstreamKindName = Type.Union([Type.Literal('openai'), Type.Literal('xinference')])
+export type UpstreamKindName = Static<typeof UpstreamKindName>
+
+const PositiveMs = Type.Integer({ minimum: 1 })
+
+export const UpstreamSchema = Type.Object({
+  /** Unique name, used in logs and metrics. */
+  name: Type.String({ minLength: 1 }),
+  /** Wire dialect of the server; `openai` covers OpenAI, vLLM, Ollama, LM Studio. */
+  kind: Type.Optional(UpstreamKindName),
+  /** Base URL including the API prefix, e.g. `https://api.openai.com/v1`. */
+  baseUrl: Type.String({ minLength: 1 }),
+  /** Sent upstream as `Authorization: Bearer …`; use `${NAME}` to read it from the environment. */
+  apiKey: Type.Optional(Type.String()),
+  /** Models this upstream serves; `*` for any. Default `["*"]`. */
+  models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  /** Extra headers sent upstream on every request (e.g. `OpenAI-Organization`). */
+  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Ask for `stream_options.include_usage` on streamed chat. Default: true for `openai`, false for `xinference`. */
+  includeUsage: Type.Optional(Type.Boolean()),
+}, closed)
+export type UpstreamInput = Static<typeof UpstreamSchema>
+
+export const KeySchema = Type.Object({
+  /** Shown in logs and metrics instead of the token. */
+  name: Type.String({ minLength: 1 }),
+  /** The bearer token clients send. */
+  key: Type.Optional(Type.String({ minLength: 1 })),
+  /** Hex SHA-256 of the token, so the file holds no live secret. */
+  keySha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  /** Models this key may use; `*` for all. Default `["*"]`. */
+  models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+  maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Default frame format for this key's streams. */
+  format: Type.Optional(FormatName),
+}, closed)
+export type KeyInput = Static<typeof KeySchema>
+
+export const ConfigSchema = Type.Object({
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
+  upstreams: Type.Optional(Type.Array(UpstreamSchema)),
+  /** Public model name → upstream model name. */
+  aliases: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
+  keys: Type.Optional(Type.Array(KeySchema)),
+  /** Serve without client tokens on a non-loopback address. */
+  allowAnonymous: Type.Optional(Type.Boolean()),
+  cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, closed)),
+  format: Type.Optional(FormatName),
+  heartbeatMs: Type.Optional(PositiveMs),
+  timeouts: Type.Optional(Type.Object({
+    connectMs: Type.Optional(PositiveMs),
+    firstByteMs: Type.Optional(PositiveMs),
+    idleMs: Type.Optional(PositiveMs),
+    totalMs: Type.Optional(PositiveMs),
+  }, closed)),
+  streams: Type.Optional(Type.Object({
+    ttlMs: Type.Optional(PositiveMs),
+    detachTimeoutMs: Type.Optional(PositiveMs),
+    maxBufferBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+  }, closed)),
+  maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
+  shutdownGraceMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+  logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+}, closed)
+
+/** What a config file, the plugin's options or `buildServer()` accept: every key optional. */
+export type RelayConfigInput = Static<typeof ConfigSchema>

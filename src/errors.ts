@@ -1,0 +1,126 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the relay answers with (SPEC §10). Each carries the HTTP status,
+ * the OpenAI envelope's `type` and `code`, and optionally `param`. The error
+ * handler (routes/error-handler.ts) renders them; after streaming began the
+ * formats render them as an error frame instead.
+ */
+export interface RelayErrorFields {
+  statusCode: number
+  /** OpenAI envelope `type`, e.g. `invalid_request_error`. */
+  type: string
+  /** OpenAI envelope `code`, e.g. `invalid_api_key`. */
+  relayCode: string
+  param: string | null
+  /** Seconds, for 429/503. */
+  retryAfter?: number
+}
+
+export type RelayError = Error & RelayErrorFields
+
+type Factory = ReturnType<typeof createError>
+
+function define (code: string, message: string, statusCode: number, type: string, relayCode: string) {
+  const Base: Factory = createError(code, message, statusCode)
+  return function make (params: { param?: string | null, cause?: unknown, retryAfter?: number } = {}, ...args: unknown[]): RelayError {
+    const err = new Base(...args) as unknown as RelayError
+    err.type = type
+    err.relayCode = relayCode
+    err.param = params.param ?? null
+    if (params.retryAfter !== undefined) err.retryAfter = params.retryAfter
+    if (params.cause !== undefined) (err as Error).cause = params.cause
+    return err
+  }
+}
+
+export const InvalidRequestError = define('RELAY_ERR_INVALID_REQUEST', '%s', 400, 'invalid_request_error', 'invalid_request')
+export const InvalidApiKeyError = define('RELAY_ERR_INVALID_API_KEY', '%s', 401, 'authentication_error', 'invalid_api_key')
+export const ModelNotAllowedError = define('RELAY_ERR_MODEL_NOT_ALLOWED', 'The model "%s" is not allowed for this API key', 403, 'permission_error', 'model_not_allowed')
+export const NotFoundError = define('RELAY_ERR_NOT_FOUND', '%s', 404, 'invalid_request_error', 'not_found')
+export const ModelNotFoundError = define('RELAY_ERR_MODEL_NOT_FOUND', 'The model "%s" does not exist or is not served by this relay', 404, 'invalid_request_error', 'model_not_found')
+export const RequestTooLargeError = define('RELAY_ERR_REQUEST_TOO_LARGE', 'Request body is larger than the limit of %s bytes', 413, 'invalid_request_error', 'request_too_large')
+export const UnsupportedMediaTypeError = define('RELAY_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415, 'invalid_request_error', 'unsupported_media_type')
+export const RateLimitedError = define('RELAY_ERR_RATE_LIMITED', '%s', 429, 'rate_limit_error', 'rate_limited')
+export const UpstreamError = define('RELAY_ERR_UPSTREAM', '%s', 502, 'api_error', 'upstream_error')
+export const UnavailableError = define('RELAY_ERR_UNAVAILABLE', '%s', 503, 'api_error', 'unavailable')
+export const UpstreamTimeoutError = define('RELAY_ERR_UPSTREAM_TIMEOUT', '%s', 504, 'timeout_error', 'upstream_timeout')
+
+/**
+ * An upstream's own 4xx answer, passed on with its status and message
+ * (SPEC §10). `type` and `code` are the upstream's when it sent an OpenAI
+ * envelope, else derived from the status.
+ */
+export function upstreamClientError (statusCode: number, message: string, type: string | null, code: string | null, param: string | null): RelayError {
+  const err = new Error(message) as RelayError
+  err.name = 'UpstreamClientError'
+  err.statusCode = statusCode
+  err.type = type ?? typeForStatus(statusCode)
+  err.relayCode = code ?? codeForStatus(statusCode)
+  err.param = param
+  return err
+}
+
+function typeForStatus (status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 429) return 'rate_limit_error'
+  return 'invalid_request_error'
+}
+
+function codeForStatus (status: number): string {
+  switch (status) {
+    case 401: return 'invalid_api_key'
+    case 403: return 'permission_denied'
+    case 404: return 'not_found'
+    case 413: return 'request_too_large'
+    case 429: return 'rate_limited'
+    default: return 'invalid_request'
+  }
+}
+
+export function isRelayError (err: unknown): err is RelayError {
+  return err instanceof Error && typeof (err as RelayError).relayCode === 'string' && typeof (err as RelayError).statusCode === 'number'
+}
+
+/** The OpenAI error envelope: `{"error":{"message","type","param","code"}}`. */
+export function errorEnvelope (err: RelayError): { error: { message: string, type: string, param: string | null, code: string } } {
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.relayCode } }
+}
+
+/**
+ * The one place where undici's and the socket layer's failures become relay
+ * errors; the original stays as `cause` for the log. `phase` tells whether
+ * the upstream had already answered (a timeout mid-stream is an idle timeout).
+ */
+export function mapUpstreamFailure (err: unknown, upstream: string): RelayError {
+  if (isRelayError(err)) return err
+  const code = (err as { code?: string } | undefined)?.code
+  const detail = (err as Error | undefined)?.message ?? String(err)
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return UpstreamTimeoutError({ cause: err }, `Timed out connecting to upstream "${upstream}"`)
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return UpstreamTimeoutError({ cause: err }, `Upstream "${upstream}" sent no response before the first-byte timeout`)
+    case 'UND_ERR_BODY_TIMEOUT':
+      return UpstreamTimeoutError({ cause: err }, `Upstream "${upstream}" sent nothing for longer than the idle timeout`)
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return UpstreamError({ cause: err }, `Upstream "${upstream}" is unreachable (${code})`)
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return UpstreamError({ cause: err }, `Connection to upstream "${upstream}" was reset`)
+    case 'HPE_INVALID_CONSTANT':
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_INVALID_CHUNK_SIZE':
+    case 'UND_ERR_RESPONSE':
+      return UpstreamError({ cause: err }, `Upstream "${upstream}" answered with an invalid HTTP response`)
+    default:
+      return UpstreamError({ cause: err }, `Upstream "${upstream}" failed: ${detail}`)
+  }
+}

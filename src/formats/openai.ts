@@ -1,0 +1,44 @@
+import { errorEnvelope } from '../errors.js'
+import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
+import type { FrameFormat } from './types.js'
+
+const DONE = Buffer.from('data: [DONE]\n\n')
+
+/**
+ * Only a chunk that carries a finish_reason or a usage object needs to be
+ * parsed at all: every other frame is forwarded as the upstream's own bytes.
+ * This regex is the whole per-frame cost of passthrough (no JSON.parse, no
+ * copy), which is what keeps the relay near a plain byte pipe.
+ */
+const NEEDS_PARSE = /"finish_reason"\s*:\s*"|"usage"\s*:\s*\{/
+
+/**
+ * `openai`: OpenAI `chat.completion.chunk` frames, byte for byte from an
+ * OpenAI-kind upstream, ending with `data: [DONE]` (SPEC §5). Two rewrites
+ * only: the `model` field when the client used an alias, and dropping the
+ * usage chunk the relay asked for on its own behalf.
+ */
+export const openaiFormat: FrameFormat = {
+  name: 'openai',
+  contentType: 'text/event-stream; charset=utf-8',
+  heartbeat: ': keep-alive\n\n',
+  create (ctx) {
+    return {
+      frame (data, raw) {
+        let chunk: Chunk | undefined
+        if (NEEDS_PARSE.test(data)) {
+          chunk = JSON.parse(data) as Chunk
+          recordSummary(chunk, ctx.summary)
+          if (ctx.dropUsageChunk && isUsageOnly(chunk)) return undefined
+        }
+        if (ctx.alias === undefined) return raw
+        chunk ??= JSON.parse(data) as Chunk
+        chunk.model = ctx.alias
+        return `data: ${JSON.stringify(chunk)}\n\n`
+      },
+      end: () => DONE,
+      // What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2).
+      error: (err) => `data: ${JSON.stringify(errorEnvelope(err))}\n\n`,
+    }
+  },
+}

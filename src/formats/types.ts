@@ -1,0 +1,52 @@
+import type { FormatName } from '../config/schema.js'
+import type { RelayError } from '../errors.js'
+import type { Endpoint } from '../upstream/types.js'
+
+/** Token counts as OpenAI reports them; null when the upstream did not say (never guessed). */
+export interface Usage {
+  prompt_tokens?: number
+  completion_tokens?: number
+  total_tokens?: number
+  [more: string]: unknown
+}
+
+/** What the formats learn while a stream passes; read by the logs and metrics. */
+export interface StreamSummary {
+  finishReason: string | null
+  usage: Usage | null
+}
+
+export interface FormatContext {
+  endpoint: Endpoint
+  /** The alias the client used, when it used one: `openai` frames get `model` rewritten to it. */
+  alias: string | undefined
+  /** The relay asked for usage on the client's behalf: drop the usage-only chunk. */
+  dropUsageChunk: boolean
+  /** Filled in by the writer as frames pass. */
+  summary: StreamSummary
+}
+
+/** Bytes for the client, or undefined for "send nothing". */
+export type Out = string | Buffer | undefined
+
+/**
+ * One stream's writer. The shared pipeline (streaming/relay-stream.ts) has
+ * already sorted upstream events into frames, the end, and errors; a writer
+ * only says how each looks in its format.
+ */
+export interface FrameWriter {
+  /** An upstream data frame (JSON text; not `[DONE]`, not an error). `raw` is the upstream bytes of the event. May throw on malformed JSON. */
+  frame (data: string, raw: Buffer): Out
+  /** The upstream finished properly. */
+  end (): Out
+  /** A failure after the response began; undefined means the format cannot say it in-band, so the connection is destroyed. */
+  error (err: RelayError): Out
+}
+
+export interface FrameFormat {
+  readonly name: FormatName
+  readonly contentType: string
+  /** Written after `heartbeatMs` of silence; undefined when the format has no comment syntax. */
+  readonly heartbeat: string | undefined
+  create (ctx: FormatContext): FrameWriter
+}

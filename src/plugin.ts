@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
+import fastifyStatic from '@fastify/static'
+import { createKeyring } from './auth/keyring.js'
+import { resolveConfig, type RelayConfig } from './config/resolve.js'
+import type { RelayConfigInput } from './config/schema.js'
+import type { RelayContext } from './context.js'
+import { NotFoundError } from './errors.js'
+import { logRequestSummary } from './observability/request-log.js'
+import { completionRoutes } from './routes/completions.js'
+import { createErrorHandler } from './routes/error-handler.js'
+import { healthRoutes } from './routes/health.js'
+import { modelsRoutes } from './routes/models.js'
+import { createRequestState, type RequestState } from './streaming/request-state.js'
+import { createRouter } from './upstream/router.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What this request did so far; written as the request's log line. */
+    relayState: RequestState
+  }
+  interface FastifyInstance {
+    /** The relay's shared state; `draining` is set on shutdown. */
+    relay: RelayContext
+  }
+}
+
+/** Options of the plugin: the config file's shape, or an already resolved config. */
+export type RelayPluginOptions = RelayConfigInput & {
+  /** A config from `loadConfig()`/`resolveConfig()`; when given, the other options are ignored. */
+  config?: RelayConfig
+  /** Mount the relay's routes under this prefix (e.g. `/llm`). */
+  prefix?: string
+  /** Serve the playground at the prefix's `/`. Default true. */
+  playground?: boolean
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+/**
+ * The relay as a Fastify plugin: `app.register(relay, options)`. Its routes,
+ * hooks and error handler live in their own encapsulated context, so it does
+ * not change how the host application's other routes behave.
+ */
+const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRelay (app, opts) {
+  const { config: given, prefix, playground, ...input } = opts as RelayPluginOptions & Record<string, unknown>
+  delete (input as Record<string, unknown>).logLevel
+  const config = given ?? resolveConfig(stripFastifyOptions(input))
+  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), draining: false }
+  app.decorate('relay', ctx)
+
+  if (config.demo) {
+    app.log.info({ model: 'demo' }, 'no upstream configured: serving the built-in DEMO model "demo" (a local simulation, not an LLM); set UPSTREAM_URL to relay a real one')
+  }
+  if (!ctx.keyring.required) {
+    app.log.warn('no client API keys configured: requests are served without authentication (set RELAY_API_KEYS)')
+  }
+
+  app.addHook('onClose', async () => {
+    await ctx.router.close()
+  })
+
+  await app.register(async function relayRoutes (scope: FastifyInstance) {
+    scope.decorateRequest('relayState', null as unknown as RequestState)
+    scope.addHook('onRequest', async (request, reply) => {
+      const state = createRequestState()
+      request.relayState = state
+      reply.header('x-request-id', request.id)
+      const socket = request.raw.socket
+      const bytesAtStart = socket.bytesWritten
+      reply.raw.once('close', () => logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart))
+    })
+    scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
+    scope.setNotFoundHandler(async (request) => {
+      throw NotFoundError({}, `Unknown route: ${request.method} ${request.url.split('?')[0]}`)
+    })
+
+    if (config.cors.origins.length > 0) {
+      await scope.register(cors, {
+        origin: config.cors.origins.includes('*') ? '*' : config.cors.origins,
+        methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowedHeaders: ['authorization', 'content-type', 'x-relay-format', 'x-request-id', 'last-event-id'],
+        exposedHeaders: ['x-request-id', 'retry-after'],
+        maxAge: 600,
+      })
+    }
+
+    healthRoutes(scope, ctx)
+    modelsRoutes(scope, ctx)
+    completionRoutes(scope, ctx)
+    if (playground !== false && existsSync(PUBLIC_DIR)) {
+      await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })
+    }
+  }, { prefix: prefix ?? '' })
+}
+
+/** Fastify passes its own register options (e.g. `logLevel`) along with ours; the schema rejects unknown keys. */
+function stripFastifyOptions (input: Record<string, unknown>): RelayConfigInput {
+  const { logSerializers, ...rest } = input
+  void logSerializers
+  return rest as RelayConfigInput
+}
+
+/** Lets `buildServer()` and the CLI give the relay a request-id policy: take a sane X-Request-Id, else make one. */
+export function requestIdFrom (header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header
+  return value !== undefined && REQUEST_ID.test(value) ? value : randomUUID()
+}
+
+export default fp(relayPlugin, { name: 'llm-relay', fastify: '5.x' })
+export { relayPlugin }

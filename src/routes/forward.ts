@@ -1,0 +1,137 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { authenticate } from '../auth/authenticate.js'
+import { modelAllowed } from '../auth/keyring.js'
+import type { ClientIdentity } from '../auth/keyring.js'
+import type { FormatName } from '../config/schema.js'
+import type { RelayContext } from '../context.js'
+import { InvalidRequestError, ModelNotAllowedError, UnavailableError, UpstreamError, UpstreamTimeoutError } from '../errors.js'
+import { FORMATS, isFormatName } from '../formats/index.js'
+import type { StreamSummary } from '../formats/types.js'
+import { relayStream } from '../streaming/relay-stream.js'
+import { headerValue, readText, upstreamHttpError } from '../upstream/read-error.js'
+import { inboundHeaders } from '../upstream/headers.js'
+import type { Route } from '../upstream/router.js'
+import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
+import { validateBody, type ApiBody } from './validate-body.js'
+
+/** Non-streamed answers above this size are refused rather than held in memory. */
+const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024
+
+/**
+ * One client request → one upstream request (SPEC §4–5): authenticate,
+ * validate, route the model, rewrite the body, call the upstream with the
+ * relay's timeouts, then either relay the stream or return the JSON answer.
+ */
+export async function forward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const state = request.relayState
+  if (ctx.draining) throw UnavailableError({ retryAfter: 5 }, 'The relay is shutting down; retry on another instance')
+  const identity = authenticate(request, ctx.keyring)
+  state.keyName = identity.name
+  const body = validateBody(request.body, endpoint)
+  state.model = body.model
+  if (!modelAllowed(identity.models, body.model)) throw ModelNotAllowedError({ param: 'model' }, body.model)
+  const route = ctx.router.route(body.model)
+  const stream = endpoint !== 'embeddings' && body.stream === true
+  const formatName = stream ? pickFormat(request, identity, ctx.config.format) : undefined
+  state.stream = stream
+  state.format = formatName
+
+  const upstream = route.upstreams[0] as Upstream
+  state.upstream = upstream.name
+  const askUsage = stream && upstream.config.includeUsage && upstream.kind.supportsIncludeUsage &&
+    body.stream_options?.include_usage !== true
+  const outgoing = JSON.stringify(rewriteBody(body, route, askUsage))
+
+  // One controller per request: the client going away, the total timeout and a
+  // mid-stream failure all end the upstream request through it.
+  const controller = new AbortController()
+  const res = reply.raw
+  const total = setTimeout(() => controller.abort(UpstreamTimeoutError({}, `Request took longer than the total timeout of ${ctx.config.timeouts.totalMs} ms`)), ctx.config.timeouts.totalMs)
+  res.once('close', () => {
+    clearTimeout(total)
+    if (!res.writableFinished) {
+      state.clientGone = true
+      state.outcome ??= 'client_aborted'
+      controller.abort(new Error('client disconnected'))
+    }
+  })
+
+  let response: UpstreamResponse
+  try {
+    response = await upstream.call({ endpoint, body: outgoing, stream, requestId: request.id, clientHeaders: request.headers, signal: controller.signal })
+  } catch (err) {
+    // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
+    if (state.clientGone) { reply.hijack(); return }
+    throw err
+  }
+  if (response.statusCode >= 300) {
+    const err = await upstreamHttpError(upstream, response)
+    reply.headers(err.headers)
+    throw err
+  }
+
+  if (!stream) {
+    await sendJson(reply, response, route, state)
+    return
+  }
+  const contentType = headerValue(response.headers['content-type']) ?? ''
+  if (!contentType.startsWith('text/event-stream')) {
+    const text = await readText(response, 64 * 1024)
+    throw UpstreamError({}, `Upstream "${upstream.name}" answered a streaming request with ${contentType || 'no content type'}: ${text.slice(0, 200)}`)
+  }
+  const format = FORMATS[formatName as FormatName]
+  const summary: StreamSummary = { finishReason: null, usage: null }
+  state.summary = summary
+  const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary })
+  await relayStream({
+    reply,
+    upstream,
+    response,
+    format,
+    writer,
+    endpoint,
+    heartbeatMs: ctx.config.heartbeatMs,
+    state,
+    abortUpstream: (reason) => controller.abort(reason),
+  })
+}
+
+/** `?format=` beats `X-Relay-Format`, which beats the key's default, which beats the server's. */
+function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.format
+  const asked = fromQuery ?? request.headers['x-relay-format']
+  if (asked === undefined) return identity.format ?? serverDefault
+  if (!isFormatName(asked)) throw InvalidRequestError({ param: 'format' }, `Unknown format ${JSON.stringify(asked)}: use openai, content or text`)
+  return asked
+}
+
+/** The upstream sees its own model name; the relay may ask for usage on the client's behalf. */
+function rewriteBody (body: ApiBody, route: Route, askUsage: boolean): ApiBody {
+  if (!route.aliased && !askUsage) return body
+  const out: ApiBody = { ...body, model: route.upstreamModel }
+  if (askUsage) out.stream_options = { ...body.stream_options, include_usage: true }
+  return out
+}
+
+async function sendJson (reply: FastifyReply, response: UpstreamResponse, route: Route, state: FastifyRequest['relayState']): Promise<void> {
+  const contentType = headerValue(response.headers['content-type']) ?? 'application/json'
+  let text = await readText(response, MAX_JSON_RESPONSE_BYTES)
+  if (contentType.includes('json')) {
+    let json: { model?: unknown, usage?: StreamSummary['usage'], choices?: Array<{ finish_reason?: unknown }> }
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw UpstreamError({}, `Upstream "${route.upstreams[0]?.name}" answered with malformed JSON`)
+    }
+    state.summary = {
+      finishReason: typeof json.choices?.[0]?.finish_reason === 'string' ? json.choices[0].finish_reason as string : null,
+      usage: json.usage && typeof json.usage === 'object' ? json.usage : null,
+    }
+    if (route.aliased && json && typeof json === 'object' && 'model' in json) {
+      json.model = route.publicModel
+      text = JSON.stringify(json)
+    }
+  }
+  state.outcome = 'completed'
+  reply.code(response.statusCode).headers(inboundHeaders(response.headers)).type(contentType).send(text)
+}

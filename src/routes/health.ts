@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify'
+import type { RelayContext } from '../context.js'
+
+/** Liveness and readiness (SPEC §4, §9): /readyz turns 503 as soon as shutdown begins. */
+export function healthRoutes (app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    if (ctx.draining) {
+      reply.code(503).header('retry-after', '5')
+      return { status: 'draining' }
+    }
+    return { status: 'ready' }
+  })
+}

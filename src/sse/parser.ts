@@ -1,0 +1,328 @@
+/**
+ * A pure, byte-level Server-Sent-Events parser (WHATWG HTML §9.2.6 "Interpreting an event stream").
+ *
+ * No I/O and no timers: feed it bytes with `push()`, it calls `onEvent()` synchronously for every
+ * dispatched event together with the exact upstream bytes of that event block, so a relay can
+ * forward frames untouched without re-encoding them.
+ *
+ * Hot path (runs per frame for every concurrent stream): bytes are scanned on the Buffer with
+ * `indexOf` and short loops; only field values of complete lines are decoded; a block that lies
+ * inside one chunk is handed out as a `subarray` (no copy); unfinished lines and blocks are kept as
+ * fragments and joined once with `Buffer.concat` when complete.
+ */
+
+export interface SseEvent {
+  /** The `event:` field, or '' when the block had none (the client treats that as 'message'). */
+  event: string
+  /** The joined `data:` lines (joined with '\n', no trailing LF), per WHATWG. */
+  data: string
+  /** The `id:` field if this block had one (the raw value, '' allowed), else undefined. An id containing U+0000 is ignored (undefined). */
+  id: string | undefined
+  /** `retry:` if this block had one made only of ASCII digits (at least one), else undefined. */
+  retry: number | undefined
+}
+
+export interface SseParserHandlers {
+  /**
+   * Called once per dispatched event, synchronously, in order. `raw` is the exact upstream bytes
+   * of this event block: from the first line after the previous blank line (or stream start,
+   * after a BOM) up to and including the blank line that terminated it (its CRLF, LF or CR).
+   * Comment lines inside the block are included. It may be a subarray view into the pushed chunk,
+   * valid only during the callback: a consumer that keeps it must copy.
+   * Do not call `push()`/`end()` from inside the callback; an exception thrown by a handler
+   * propagates out of `push()` and the rest of that chunk is lost.
+   */
+  onEvent(event: SseEvent, raw: Buffer): void
+  /**
+   * Optional: called for every comment line with its text after the ':' and after ONE leading
+   * space, if present (the same rule as field values): `: ping - 2024` gives `'ping - 2024'`.
+   */
+  onComment?(text: string): void
+}
+
+export interface SseParser {
+  /** Feed the next chunk of bytes, any size, cut anywhere (inside CRLF, inside a multi-byte UTF-8 char). */
+  push(chunk: Buffer | Uint8Array): void
+  /**
+   * End of input. Returns true if an incomplete block (bytes after the last blank line that had
+   * any field, a partial last line included) was pending; per WHATWG that block is NOT dispatched.
+   * The parser is reset and may be reused for a new stream.
+   */
+  end(): boolean
+}
+
+const LF = 0x0a
+const CR = 0x0d
+const COLON = 0x3a
+const SPACE = 0x20
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+export function createSseParser(handlers: SseParserHandlers): SseParser {
+  // -- stream state --
+  /** BOM bytes matched so far at stream start (0..2), or -1 once the start of the stream is decided. */
+  let bom = 0
+  /** The previous chunk ended with a CR line end: an LF opening the next chunk belongs to it (§9.2.6: CRLF is one line end). */
+  let skipLF = false
+  /** That CR ended a blank line: dispatch waits for the next byte so `raw` can include the LF of a split CRLF. */
+  let deferred = false
+  /**
+   * Bytes of a block that spans chunks, copied once into one growing buffer (doubling: O(n) in
+   * all, and the block is already contiguous for `raw` at dispatch). Never a view of the caller's
+   * chunk: the caller may reuse it, and a small tail must not pin a large network buffer.
+   * On dispatch it is handed over as `raw` and never written again (a consumer may well pass
+   * `raw` to `socket.write()`, which can queue it without copying).
+   */
+  let acc: Buffer | undefined
+  let accLen = 0
+  /** Offset in `acc` where the unfinished last line starts, or -1. */
+  let partial = -1
+
+  // -- current block (WHATWG's buffers, scoped to one block as the SseEvent contract asks) --
+  let event = ''
+  let data = ''
+  let hasData = false // WHATWG's "data buffer is empty" test: `data:` with an empty value still counts
+  let id: string | undefined
+  let retry: number | undefined
+  let hasField = false
+
+  function processLine(b: Buffer, s: number, e: number): void {
+    // §9.2.6: a line starting with ':' is a comment.
+    if (b[s] === COLON) {
+      if (handlers.onComment !== undefined) {
+        handlers.onComment(b.toString('utf8', b[s + 1] === SPACE ? s + 2 : s + 1, e))
+      }
+      return
+    }
+    hasField = true
+    // Field names are short: a bounded loop beats indexOf, which could run past the line end.
+    let c = s
+    while (c < e && b[c] !== COLON) c++
+    const nameLen = c - s
+    // No colon: the whole line is the name and the value is ''. Otherwise drop ONE leading space.
+    let v = c < e ? c + 1 : e
+    if (v < e && b[v] === SPACE) v++
+    // Names are compared as bytes (case-sensitive, §9.2.6) so that only values are ever decoded.
+    if (nameLen === 4) {
+      if (b[s] === 0x64 && b[s + 1] === 0x61 && b[s + 2] === 0x74 && b[s + 3] === 0x61) {
+        // "data": WHATWG appends value + LF and strips the final LF on dispatch; joining with '\n' is the same.
+        const value = b.toString('utf8', v, e)
+        data = hasData ? data + '\n' + value : value
+        hasData = true
+      }
+    } else if (nameLen === 5) {
+      if (b[s] === 0x65 && b[s + 1] === 0x76 && b[s + 2] === 0x65 && b[s + 3] === 0x6e && b[s + 4] === 0x74) {
+        event = b.toString('utf8', v, e) // "event"
+      } else if (b[s] === 0x72 && b[s + 1] === 0x65 && b[s + 2] === 0x74 && b[s + 3] === 0x72 && b[s + 4] === 0x79) {
+        // "retry": only if the value is all ASCII digits, otherwise ignored (§9.2.6). An empty value is ignored too.
+        let n = v < e ? 0 : -1
+        for (let i = v; i < e; i++) {
+          const d = (b[i] as number) - 0x30
+          if (d < 0 || d > 9) {
+            n = -1
+            break
+          }
+          n = n * 10 + d
+        }
+        if (n >= 0) retry = n
+      }
+    } else if (nameLen === 2 && b[s] === 0x69 && b[s + 1] === 0x64) {
+      // "id": ignored if it contains U+0000 (§9.2.6). In UTF-8 that is exactly the byte 0x00.
+      let nul = false
+      for (let i = v; i < e; i++) {
+        if (b[i] === 0) {
+          nul = true
+          break
+        }
+      }
+      if (!nul) id = b.toString('utf8', v, e)
+    }
+    // Any other name is ignored (§9.2.6).
+  }
+
+  /** A blank line ended the block whose bytes are `raw`: reset first, then fire (if there is data). */
+  function dispatch(raw: Buffer): void {
+    const fire = hasData
+    const ev: SseEvent = { event, data, id, retry }
+    event = ''
+    data = ''
+    hasData = false
+    id = undefined
+    retry = undefined
+    hasField = false
+    // §9.2.6 dispatch: an empty data buffer fires nothing, even with `event:` set.
+    if (fire) handlers.onEvent(ev, raw)
+  }
+
+  /** Dispatches the block held in `acc` and hands `acc` over (see its comment). */
+  function dispatchAcc(): void {
+    const raw = (acc as Buffer).subarray(0, accLen)
+    acc = undefined
+    accLen = 0
+    dispatch(raw)
+  }
+
+  /** Appends `buf[start, end)` to `acc`, growing it by doubling. */
+  function append(buf: Buffer, start: number, end: number): void {
+    const need = accLen + end - start
+    if (acc === undefined || acc.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, acc === undefined ? 256 : acc.length * 2))
+      if (acc !== undefined) acc.copy(grown, 0, 0, accLen)
+      acc = grown
+    }
+    if (end - start > 16) {
+      accLen += buf.copy(acc, accLen, start, end)
+    } else {
+      // A few bytes (a line end, the tail of a line): a loop is cheaper than the call into copy().
+      for (let i = start; i < end; i++) acc[accLen++] = buf[i] as number
+    }
+  }
+
+  /** Runs once per stream on its first bytes: strips one leading BOM, which may arrive split. */
+  function stripBom(buf: Buffer): Buffer {
+    const held = bom // BOM-prefix bytes held back from earlier chunks
+    let i = 0
+    while (bom < 3 && i < buf.length && buf[i] === BOM[bom]) {
+      bom++
+      i++
+    }
+    if (bom === 3) {
+      bom = -1
+      return buf.subarray(i)
+    }
+    if (i === buf.length) return buf.subarray(i) // still a BOM prefix: wait for more bytes
+    bom = -1
+    // Not a BOM after all: the held-back bytes are content (rare path, a copy is fine).
+    return held === 0 ? buf : Buffer.concat([BOM.subarray(0, held), buf])
+  }
+
+  function push(chunk: Buffer | Uint8Array): void {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (bom !== -1) buf = stripBom(buf)
+    const len = buf.length
+    if (len === 0) return
+
+    let pos = 0
+    if (skipLF) {
+      skipLF = false
+      // The line that ended with that CR is in `acc` (a tail is always kept), so is this LF.
+      if (buf[0] === LF) {
+        pos = 1
+        append(buf, 0, 1)
+      }
+      if (deferred) {
+        deferred = false
+        dispatchAcc()
+      }
+    }
+
+    // Next LF / CR positions, cached so each is searched once per chunk however many lines it
+    // holds (a fresh indexOf(CR) per line would rescan the chunk in LF-only streams: O(n²)).
+    let nl = -1
+    let nc = -1
+
+    if (partial !== -1) {
+      // The first line continues a line from earlier chunks: complete it in `acc` and parse it there.
+      nl = buf.indexOf(LF)
+      if (nl < 0) nl = len
+      nc = buf.indexOf(CR)
+      if (nc < 0) nc = len
+      const eol = nl < nc ? nl : nc
+      if (eol === len) {
+        append(buf, 0, len)
+        return
+      }
+      pos = eol + 1
+      if (eol === nc) {
+        if (pos === len) skipLF = true
+        else if (buf[pos] === LF) pos++
+      }
+      append(buf, 0, pos) // the line and its line end, in one copy
+      const lineStart = partial
+      partial = -1 // before the call: state stays consistent if onComment throws
+      processLine(acc as Buffer, lineStart, accLen - pos + eol)
+    }
+
+    // Bytes of the current block in this chunk start here (earlier ones, if any, are in `acc`).
+    let blockStart = pos
+
+    while (pos < len) {
+      const c = buf[pos]
+      if (c === LF || c === CR) {
+        // Blank line (checked before any indexOf: it is the common second line of `data: …\n\n`).
+        let next = pos + 1
+        if (c === CR) {
+          if (next === len) {
+            // A CR as the very last byte: an LF may follow in the next chunk and belongs to this
+            // block's raw bytes, so the dispatch waits for the next push() (or end()).
+            append(buf, blockStart, len)
+            skipLF = true
+            deferred = true
+            return
+          }
+          if (buf[next] === LF) next++
+        }
+        if (accLen !== 0) {
+          append(buf, blockStart, next)
+          dispatchAcc()
+        } else if (blockStart === 0 && next === len) {
+          dispatch(buf) // one block, one chunk: the common case, no allocation at all
+        } else {
+          dispatch(buf.subarray(blockStart, next)) // the block lies inside this chunk: a view, no copy
+        }
+        pos = next
+        blockStart = next
+        continue
+      }
+      if (nl < pos) {
+        nl = buf.indexOf(LF, pos)
+        if (nl < 0) nl = len
+      }
+      if (nc < pos) {
+        nc = buf.indexOf(CR, pos)
+        if (nc < 0) nc = len
+      }
+      const eol = nl < nc ? nl : nc
+      if (eol === len) break // unfinished line: kept below
+      processLine(buf, pos, eol)
+      pos = eol + 1
+      if (eol === nc) {
+        if (pos === len) skipLF = true
+        else if (buf[pos] === LF) pos++
+      }
+    }
+
+    // Keep the unfinished block (and line) for the next chunk.
+    if (blockStart < len) {
+      append(buf, blockStart, len)
+      if (pos < len) partial = accLen - (len - pos)
+    }
+  }
+
+  function end(): boolean {
+    let pending: boolean
+    if (deferred) {
+      // The stream ended right after a blank line's CR: the block is complete, dispatch it.
+      dispatchAcc()
+      pending = false
+    } else {
+      // bom > 0: the stream was only a BOM prefix, i.e. garbage bytes of a field name.
+      pending = hasField || bom > 0 || (partial !== -1 && (acc as Buffer)[partial] !== COLON)
+    }
+    // §9.2.6: at end of input any pending data is discarded. Reset for reuse.
+    bom = 0
+    skipLF = false
+    deferred = false
+    acc = undefined
+    accLen = 0
+    partial = -1
+    event = ''
+    data = ''
+    hasData = false
+    id = undefined
+    retry = undefined
+    hasField = false
+    return pending
+  }
+
+  return { push, end }
+}

@@ -1,0 +1,27 @@
+import type { Endpoint, ModelEntry } from '../types.js'
+
+/** An upstream's error, as the relay understood it. */
+export interface ParsedUpstreamError {
+  message: string
+  type: string | null
+  code: string | null
+  param: string | null
+}
+
+/**
+ * What differs between upstream dialects (SPEC §1, PROTOCOLS §3–4). The
+ * stream plumbing is shared; a kind only says how to read its answers.
+ */
+export interface UpstreamKind {
+  readonly name: string
+  /** Whether the server understands `stream_options.include_usage`. */
+  readonly supportsIncludeUsage: boolean
+  /** Reads a non-2xx body (JSON envelope, FastAPI `{"detail":…}`, plain text) into message/type/code. */
+  parseError (statusCode: number, contentType: string | undefined, text: string): ParsedUpstreamError
+  /** Reads the `data:` JSON of a mid-stream error frame, or undefined when the frame is not an error. */
+  parseStreamError (payload: Record<string, unknown>): ParsedUpstreamError | undefined
+  /** Normalises `GET /models` into OpenAI's list entries. */
+  parseModels (json: unknown): ModelEntry[]
+  /** True when a stream of this endpoint legitimately ends with no `data: [DONE]` (Xinference completions). */
+  endsWithoutDone (endpoint: Endpoint): boolean
+}
