@@ -1,0 +1,78 @@
+// What the load generator talks to. start() gives a fresh process per scenario
+// (so heap and JIT state do not leak from one scenario into the next) and
+// returns { url, pids(), stop() }.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { launch, stop, freePort, waitReady } from './launch.mjs';
+import { processTree } from './proc.mjs';
+
+const TOKEN = 'sk-bench';
+const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true; } catch { return false; } };
+
+// The relay must see only what the bench sets: an inherited proxy variable or
+// config path would change what is measured.
+function relayEnv(port, mockPort) {
+  const env = Object.fromEntries(Object.entries(process.env)
+    .filter(([k]) => !/^(RELAY_|UPSTREAM_|REDIS_URL$|CORS_ORIGINS$|HTTPS?_PROXY$|NO_PROXY$)/i.test(k)));
+  return {
+    ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    UPSTREAM_URL: `http://127.0.0.1:${mockPort}/v1`, UPSTREAM_API_KEY: 'sk-upstream', RELAY_API_KEYS: TOKEN,
+  };
+}
+
+/** ctx: { root, cli (the relay's entry), mockPort, logDir, profileDir (or null) } */
+export function targets(ctx) {
+  const { cli } = ctx;
+  const relay = (name, format) => ({
+    name, format, token: TOKEN,
+    unavailable: existsSync(cli) ? null : `${cli} not found (npm run build)`,
+    async start(tag) {
+      const port = await freePort();
+      const prof = ctx.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : [];
+      const child = launch(name, process.execPath, [...prof, cli], { cwd: ctx.root, env: relayEnv(port, ctx.mockPort), logDir: ctx.logDir });
+      try { await waitReady(`http://127.0.0.1:${port}/healthz`, child); } catch (e) { await stop(child); throw e; }
+      return {
+        url: `http://127.0.0.1:${port}/v1/chat/completions${format === 'content' ? '?format=content' : ''}`,
+        pids: () => processTree(child.pid),
+        profile: ctx.profileDir ? join(ctx.profileDir, `${name}-${tag}.cpuprofile`) : null,
+        stop: () => stop(child, ctx.profileDir ? 20_000 : 5000),
+      };
+    },
+  });
+
+  return [
+    { name: 'direct', format: 'openai', token: null, unavailable: null,
+      start: async () => ({ url: `http://127.0.0.1:${ctx.mockPort}/v1/chat/completions`, pids: () => [], stop: async () => {} }) },
+    // Optional anchor: the issue's CPU targets are relative to nginx, so when it is
+    // installed it runs in the same run (master + 1 worker, unbuffered, keep-alive upstream).
+    { name: 'nginx', format: 'openai', token: null, optional: true, skips: ['open10k'],
+      unavailable: hasNginx() ? null : 'nginx not installed (apt-get install nginx-light); reference figures used',
+      async start(tag) {
+        const port = await freePort();
+        const dir = join(ctx.logDir, `nginx-${tag}`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'nginx.conf'), `daemon off; master_process on; worker_processes 1;
+pid ${dir}/nginx.pid; error_log ${dir}/error.log warn; worker_rlimit_nofile 20000;
+events { worker_connections 16000; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  keepalive_requests 100000;
+  upstream mock { server 127.0.0.1:${ctx.mockPort}; keepalive 1024; keepalive_requests 100000; }
+  server {
+    listen 127.0.0.1:${port} backlog=8192;
+    location /v1/ { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_read_timeout 300s; }
+  }
+}
+`);
+        const child = launch('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { logDir: ctx.logDir });
+        try { await waitReady(`http://127.0.0.1:${port}/v1/models`, child); } catch (e) { await stop(child); throw e; }
+        return { url: `http://127.0.0.1:${port}/v1/chat/completions`, pids: () => processTree(child.pid), stop: () => stop(child) };
+      } },
+    { ...relay('relay-openai', 'openai') },
+    // content rewriting applies to streams; a stream:false reply is the same JSON as openai's
+    { ...relay('relay-content', 'content'), skips: ['sequential'] },
+  ];
+}
