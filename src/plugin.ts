@@ -76,6 +76,8 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       reply.raw.once('close', () => logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart))
     })
     scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
+    // Fastify parses text/plain by default; the API takes JSON only, so such a body is a 415 (SPEC §10).
+    scope.removeContentTypeParser('text/plain')
     scope.setNotFoundHandler(async (request) => {
       throw NotFoundError({}, `Unknown route: ${request.method} ${request.url.split('?')[0]}`)
     })

@@ -13,7 +13,7 @@ export function createErrorHandler (bodyLimitBytes: number) {
   return function relayErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
     const state = request.relayState
     if (state?.clientGone || reply.raw.headersSent) return
-    const err = toRelayError(error, bodyLimitBytes)
+    const err = toRelayError(error, bodyLimitBytes, request)
     if (state) {
       state.outcome ??= err.statusCode === 504 ? 'timeout' : err.statusCode >= 500 ? 'upstream_error' : 'rejected'
       state.error = err.message
@@ -24,13 +24,13 @@ export function createErrorHandler (bodyLimitBytes: number) {
   }
 }
 
-function toRelayError (error: FastifyError, bodyLimitBytes: number): RelayError {
+function toRelayError (error: FastifyError, bodyLimitBytes: number, request: FastifyRequest): RelayError {
   if (isRelayError(error)) return error
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return RequestTooLargeError({}, bodyLimitBytes)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return UnsupportedMediaTypeError({}, `Unsupported Content-Type ${JSON.stringify(headerText(error))}: send application/json`)
+      return UnsupportedMediaTypeError({}, mediaTypeMessage(request.headers['content-type']))
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return InvalidRequestError({}, 'Request body is empty: send a JSON object')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -48,7 +48,8 @@ function toRelayError (error: FastifyError, bodyLimitBytes: number): RelayError 
   return internal
 }
 
-function headerText (error: FastifyError): string {
-  const m = /: (.*)$/.exec(error.message)
-  return m?.[1] ?? 'unknown'
+// Fastify's own error does not say which type it refused, so the message is built from the request.
+function mediaTypeMessage (contentType: string | undefined): string {
+  if (contentType === undefined || contentType === '') return 'Missing Content-Type: send application/json'
+  return `Unsupported Content-Type ${JSON.stringify(contentType.slice(0, 100))}: send application/json`
 }
