@@ -97,6 +97,10 @@ export function mapUpstreamFailure (err: unknown, upstream: string): RelayError 
   if (isRelayError(err)) return err
   const code = (err as { code?: string } | undefined)?.code
   const detail = (err as Error | undefined)?.message ?? String(err)
+  // undici's HTTPParserError leaves `code` undefined for many llhttp failures (e.g. no "HTTP/" at all).
+  if ((err as Error | undefined)?.name === 'HTTPParserError') {
+    return UpstreamError({ cause: err }, `Upstream "${upstream}" answered with an invalid HTTP response`)
+  }
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return UpstreamTimeoutError({ cause: err }, `Timed out connecting to upstream "${upstream}"`)

@@ -15,7 +15,8 @@ export function createErrorHandler (bodyLimitBytes: number) {
     if (state?.clientGone || reply.raw.headersSent) return
     const err = toRelayError(error, bodyLimitBytes, request)
     if (state) {
-      state.outcome ??= err.statusCode === 504 ? 'timeout' : err.statusCode >= 500 ? 'upstream_error' : 'rejected'
+      // A 503 is the relay refusing work (draining, global limit), not an upstream failure.
+      state.outcome ??= err.statusCode === 504 ? 'timeout' : err.statusCode >= 500 && err.relayCode !== 'unavailable' ? 'upstream_error' : 'rejected'
       state.error = err.message
     }
     if (err.statusCode === 500) request.log.error({ err: error }, 'unexpected error')
