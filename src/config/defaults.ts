@@ -14,6 +14,10 @@ export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 120_000
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 export const DEFAULT_TOTAL_TIMEOUT_MS = 900_000
 
+/** Consecutive failures before an upstream is skipped, and for how long (SPEC §9). */
+export const DEFAULT_FAILURE_THRESHOLD = 3
+export const DEFAULT_FAILURE_COOLDOWN_MS = 30_000
+
 export const DEFAULT_STREAM_TTL_MS = 300_000
 export const DEFAULT_DETACH_TIMEOUT_MS = 30_000
 export const DEFAULT_STREAM_MAX_BUFFER_BYTES = 1_048_576

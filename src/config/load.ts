@@ -108,7 +108,27 @@ function applyEnv (input: RelayConfigInput, env: Record<string, string | undefin
 
   const origins = commaList(env.CORS_ORIGINS)
   if (origins) out.cors = { origins }
+
+  const proxy = proxyFromEnv(env)
+  if (proxy) out.proxy = { ...input.proxy, ...proxy }
   return out
+}
+
+/**
+ * HTTP_PROXY / HTTPS_PROXY / NO_PROXY, lower-case first as curl and undici
+ * read them. Read here, with the rest of the environment, and passed down as
+ * config: the upstream layer never looks at process.env.
+ */
+function proxyFromEnv (env: Record<string, string | undefined>): NonNullable<RelayConfigInput['proxy']> | undefined {
+  const httpProxy = nonEmpty(env.http_proxy) ?? nonEmpty(env.HTTP_PROXY)
+  const httpsProxy = nonEmpty(env.https_proxy) ?? nonEmpty(env.HTTPS_PROXY)
+  const noProxy = nonEmpty(env.no_proxy) ?? nonEmpty(env.NO_PROXY)
+  if (!httpProxy && !httpsProxy && !noProxy) return undefined
+  const proxy: NonNullable<RelayConfigInput['proxy']> = {}
+  if (httpProxy) proxy.httpProxy = httpUrl(httpProxy, 'HTTP_PROXY')
+  if (httpsProxy) proxy.httpsProxy = httpUrl(httpsProxy, 'HTTPS_PROXY')
+  if (noProxy) proxy.noProxy = noProxy
+  return proxy
 }
 
 function parsePort (value: string): number {

@@ -31,6 +31,10 @@ export interface RelayConfig {
   port: number
   upstreams: UpstreamConfig[]
   aliases: Record<string, string>
+  /** Failover and the failing-upstream breaker (upstream/failover.ts, upstream/health.ts). */
+  failover: { failureThreshold: number, cooldownMs: number }
+  /** Outbound proxy for upstream calls; undefined: connect directly. `noProxy` is '' when none. */
+  proxy: { httpProxy: string | undefined, httpsProxy: string | undefined, noProxy: string } | undefined
   keys: KeyConfig[]
   allowAnonymous: boolean
   cors: { origins: string[] }
@@ -63,6 +67,11 @@ export function resolveConfig (input: RelayConfigInput = {}): RelayConfig {
     port: input.port ?? D.DEFAULT_PORT,
     upstreams,
     aliases: { ...input.aliases },
+    failover: {
+      failureThreshold: input.failover?.failureThreshold ?? D.DEFAULT_FAILURE_THRESHOLD,
+      cooldownMs: input.failover?.cooldownMs ?? D.DEFAULT_FAILURE_COOLDOWN_MS,
+    },
+    proxy: resolveProxy(input.proxy),
     keys,
     allowAnonymous: input.allowAnonymous ?? false,
     cors: { origins: input.cors?.origins ?? [] },
@@ -125,6 +134,16 @@ function resolveKey (k: NonNullable<RelayConfigInput['keys']>[number], i: number
     requestsPerMinute: k.requestsPerMinute,
     maxConcurrentStreams: k.maxConcurrentStreams,
     format: k.format,
+  }
+}
+
+/** No proxy URL at all means no proxy: NO_PROXY alone changes nothing. */
+function resolveProxy (p: RelayConfigInput['proxy']): RelayConfig['proxy'] {
+  if (!p?.httpProxy && !p?.httpsProxy) return undefined
+  return {
+    httpProxy: p.httpProxy === undefined ? undefined : httpUrl(p.httpProxy, 'proxy.httpProxy'),
+    httpsProxy: p.httpsProxy === undefined ? undefined : httpUrl(p.httpsProxy, 'proxy.httpsProxy'),
+    noProxy: p.noProxy ?? '',
   }
 }
 

@@ -55,6 +55,29 @@ export const ConfigSchema = Type.Object({
   upstreams: Type.Optional(Type.Array(UpstreamSchema)),
   /** Public model name → upstream model name. */
   aliases: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
+  /**
+   * Failover between the upstreams of one model (SPEC §9): a connect error, a
+   * reset, a 429 or a 5xx before the first byte reached the client is retried
+   * on the next upstream, and an upstream that keeps failing is skipped for a while.
+   */
+  failover: Type.Optional(Type.Object({
+    /** Consecutive failures (connect error, reset, 429, 5xx, first-byte timeout) after which an upstream is skipped. Default 3. */
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** How long a failing upstream is skipped (ms); then one trial request decides whether it is back. Default 30000. */
+    cooldownMs: Type.Optional(PositiveMs),
+  }, closed)),
+  /**
+   * Outbound HTTP proxy for upstream calls (SPEC §3). The environment's
+   * HTTPS_PROXY / HTTP_PROXY / NO_PROXY (or lower-case) fill it in and win over the file.
+   */
+  proxy: Type.Optional(Type.Object({
+    /** Proxy URL for `http://` upstreams, e.g. `http://proxy.local:3128`. */
+    httpProxy: Type.Optional(Type.String({ minLength: 1 })),
+    /** Proxy URL for `https://` upstreams; default: `httpProxy`. */
+    httpsProxy: Type.Optional(Type.String({ minLength: 1 })),
+    /** Comma list of hosts (`host`, `.domain`, `host:port`, `*`) reached directly, as in NO_PROXY. */
+    noProxy: Type.Optional(Type.String()),
+  }, closed)),
   keys: Type.Optional(Type.Array(KeySchema)),
   /** Serve without client tokens on a non-loopback address. */
   allowAnonymous: Type.Optional(Type.Boolean()),

@@ -12,6 +12,8 @@ export interface RequestState {
   keyName: string | undefined
   model: string | undefined
   upstream: string | undefined
+  /** Upstreams this request left before one served it, and why (failover, upstream/failover.ts). */
+  retried: Array<{ upstream: string, reason: string }>
   stream: boolean
   format: string | undefined
   outcome: Outcome | undefined
@@ -31,6 +33,7 @@ export function createRequestState (): RequestState {
     keyName: undefined,
     model: undefined,
     upstream: undefined,
+    retried: [],
     stream: false,
     format: undefined,
     outcome: undefined,

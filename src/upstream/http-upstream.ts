@@ -1,6 +1,7 @@
-import { Agent, request, type Dispatcher } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
+import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
 import type { UpstreamKind } from './kinds/types.js'
 import { ENDPOINT_PATHS, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
@@ -9,18 +10,14 @@ import { ENDPOINT_PATHS, type ModelEntry, type Upstream, type UpstreamCall, type
 const MODELS_TIMEOUT_MS = 5_000
 
 /**
- * An upstream reached over HTTP through its own undici Agent: pooled
- * keep-alive connections, so a stream does not pay a TCP (and TLS) handshake.
- * The Agent's connect timeout is the relay's connect timeout; the first-byte
+ * An upstream reached over HTTP through its own undici dispatcher (an Agent,
+ * or the outbound proxy's agent: upstream/dispatcher.ts): pooled keep-alive
+ * connections, so a stream does not pay a TCP (and TLS) handshake. The
+ * dispatcher's connect timeout is the relay's connect timeout; the first-byte
  * and idle timeouts are undici's headersTimeout and bodyTimeout per request.
  */
 export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, relay: RelayConfig, dispatcher?: Dispatcher): Upstream {
-  const agent = dispatcher ?? new Agent({
-    connect: { timeout: relay.timeouts.connectMs },
-    // No cap on connections per origin: every open stream holds one.
-    connections: null,
-    pipelining: 1,
-  })
+  const agent = dispatcher ?? createDispatcher(relay)
   const { firstByteMs, idleMs } = relay.timeouts
 
   return {

@@ -1,7 +1,10 @@
 import type { RelayConfig } from '../config/resolve.js'
 import { ModelNotFoundError } from '../errors.js'
 import { createDemoUpstream } from './demo-upstream.js'
+import { createAttempts, type Attempts, type UpstreamObserver } from './failover.js'
+import { createUpstreamHealth, type BreakerState } from './health.js'
 import { createHttpUpstream } from './http-upstream.js'
+import { createInflight } from './inflight.js'
 import { openaiKind } from './kinds/openai.js'
 import { xinferenceKind } from './kinds/xinference.js'
 import type { UpstreamKind } from './kinds/types.js'
@@ -25,6 +28,22 @@ export interface Router {
   readonly upstreams: readonly Upstream[]
   /** Throws ModelNotFoundError (404) when no upstream serves the model. */
   route (model: string): Route
+  /**
+   * The request's walk over `route.upstreams` with failover and the
+   * failing-upstream breaker (upstream/failover.ts). `signal` is the
+   * request's: once it aborted, nothing is retried.
+   */
+  attempts (route: Route, signal: AbortSignal): Attempts
+  /** Subscribes to upstream errors, retries and breaker changes (for metrics); returns the unsubscribe function. */
+  observe (observer: UpstreamObserver): () => void
+  /** The breaker state of an upstream: `closed` (in use), `open` (skipped) or `half_open` (one trial). */
+  breakerState (name: string): BreakerState
+  /** Upstream requests running now (streams until their body closed). */
+  readonly active: number
+  /** Resolves once no upstream request is running: graceful shutdown waits on it. */
+  whenIdle (): Promise<void>
+  /** Ends every running upstream request with `reason`; streams give their client an error frame with it. */
+  abortAll (reason: unknown): void
   close (): Promise<void>
 }
 
@@ -34,10 +53,23 @@ export interface Router {
  * load spreads while the order stays deterministic for retries.
  */
 export function createRouter (config: RelayConfig): Router {
-  const upstreams = config.upstreams.map((u) => u.kind === 'demo'
+  const inflight = createInflight()
+  const upstreams = config.upstreams.map((u) => inflight.track(u.kind === 'demo'
     ? createDemoUpstream(u)
-    : createHttpUpstream(u, KINDS[u.kind] as UpstreamKind, config))
+    : createHttpUpstream(u, KINDS[u.kind] as UpstreamKind, config)))
   const turn = new Map<string, number>()
+  const observers = new Set<UpstreamObserver>()
+  // One observer that fans out, so the request path does not care how many subscribed.
+  const fanOut: UpstreamObserver = {
+    onUpstreamError: (e) => { for (const o of observers) o.onUpstreamError?.(e) },
+    onRetry: (e) => { for (const o of observers) o.onRetry?.(e) },
+    onBreakerChange: (e) => { for (const o of observers) o.onBreakerChange?.(e) },
+  }
+  const health = createUpstreamHealth({
+    failureThreshold: config.failover.failureThreshold,
+    cooldownMs: config.failover.cooldownMs,
+    onChange: (upstream, state) => fanOut.onBreakerChange?.({ upstream, state }),
+  })
 
   return {
     upstreams,
@@ -51,6 +83,15 @@ export function createRouter (config: RelayConfig): Router {
       const ordered = candidates.length === 1 ? candidates : [...candidates.slice(start % candidates.length), ...candidates.slice(0, start % candidates.length)]
       return { publicModel: model, upstreamModel: target, aliased: target !== model, upstreams: ordered }
     },
+    attempts: (route, signal) => createAttempts(route, health, signal, fanOut),
+    observe (observer) {
+      observers.add(observer)
+      return () => { observers.delete(observer) }
+    },
+    breakerState: (name) => health.state(name),
+    get active () { return inflight.size },
+    whenIdle: () => inflight.whenIdle(),
+    abortAll: (reason) => inflight.abortAll(reason),
     async close () {
       await Promise.all(upstreams.map((u) => u.close()))
     },

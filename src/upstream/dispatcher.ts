@@ -1,0 +1,36 @@
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import type { RelayConfig } from '../config/resolve.js'
+
+/**
+ * The undici dispatcher an HTTP upstream's requests go through: a plain
+ * keep-alive Agent, or — when an outbound proxy is configured (SPEC §3,
+ * HTTPS_PROXY/HTTP_PROXY/NO_PROXY) — an EnvHttpProxyAgent.
+ *
+ * The proxy settings come from the resolved config, never from process.env
+ * here: EnvHttpProxyAgent falls back to process.env for any option left
+ * undefined, so all three are always passed explicitly ('' = none).
+ */
+export function createDispatcher (relay: RelayConfig): Dispatcher {
+  const connectMs = relay.timeouts.connectMs
+  const pool = {
+    connect: { timeout: connectMs },
+    // No cap on connections per origin: every open stream holds one.
+    connections: null,
+    pipelining: 1,
+  }
+  const proxy = relay.proxy
+  if (!proxy) return new Agent(pool)
+  return new EnvHttpProxyAgent({
+    ...pool,
+    httpProxy: proxy.httpProxy ?? '',
+    httpsProxy: proxy.httpsProxy ?? '',
+    noProxy: proxy.noProxy,
+    // http:// upstreams are fetched with absolute-URI requests (`GET http://host/path`), which every
+    // forward proxy accepts; many refuse CONNECT to ports other than 443. https:// still tunnels.
+    proxyTunnel: false,
+    // The ProxyAgent replaces `connect` with its tunnel function, so the connect timeout must be
+    // given again for the TCP connection to the proxy and for the TLS handshake through it.
+    proxyTls: { timeout: connectMs },
+    requestTls: { timeout: connectMs },
+  })
+}

@@ -1,0 +1,177 @@
+import { isRelayError } from '../errors.js'
+import type { BreakerState, UpstreamHealth } from './health.js'
+import type { Route } from './router.js'
+import type { Upstream } from './types.js'
+
+/** One upstream a request left for the next one, for the request's log line. */
+export interface RetryRecord {
+  upstream: string
+  reason: string
+}
+
+/** An upstream failed before the first byte reached the client (a retry may follow or not). */
+export interface UpstreamErrorEvent {
+  upstream: string
+  /** The model as the upstream knows it. */
+  model: string
+  /** e.g. `HTTP 503`, `connect error (ECONNREFUSED)`, `timeout`. */
+  reason: string
+  /** True when the request moves on to another upstream. */
+  retried: boolean
+}
+
+/** A request moves from one upstream to the next. */
+export interface RetryEvent {
+  from: string
+  to: string
+  model: string
+  reason: string
+}
+
+/**
+ * Hooks for metrics (SPEC §8): `router.observe(observer)`. Called
+ * synchronously on the request path, so keep them cheap (a counter inc).
+ */
+export interface UpstreamObserver {
+  onUpstreamError? (event: UpstreamErrorEvent): void
+  onRetry? (event: RetryEvent): void
+  onBreakerChange? (event: { upstream: string, state: BreakerState }): void
+}
+
+/** One request's walk over its route's upstreams. */
+export interface Attempts {
+  /** Filled in as the request moves on; the same array for the whole request. */
+  readonly retried: RetryRecord[]
+  /** The upstream to try first: a healthy one, else the one that failed least recently. */
+  first (): Upstream
+  /** The current upstream answered (2xx, and for a stream its first byte went out). */
+  succeeded (): void
+  /** The current upstream failed: returns the next one to try, or undefined to give up with `err`. */
+  failed (err: unknown): Upstream | undefined
+}
+
+const RETRY_REASON = Symbol('relay.retryReason')
+
+// Failures that mean "this upstream did not take the request": safe to send it elsewhere.
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+// The connection broke before any byte went to the client: the client cannot tell a retry happened.
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
+/** A 429 or a 5xx is worth another upstream; any other 4xx is the request's fault and would fail there too. */
+export function retryableStatus (status: number): boolean {
+  return status === 429 || status >= 500
+}
+
+/** Marks an error as a retryable upstream failure (e.g. `HTTP 503`); returns it, for `throw markRetryable(…)`. */
+export function markRetryable<E> (err: E, reason: string): E {
+  if (err && typeof err === 'object') (err as Record<symbol, string>)[RETRY_REASON] = reason
+  return err
+}
+
+interface Verdict {
+  /** Counts against the upstream's health. */
+  failure: boolean
+  retry: boolean
+  reason: string
+}
+
+/** What a failure before the first byte says about the upstream. */
+export function classifyFailure (err: unknown): Verdict {
+  const marked = err && typeof err === 'object' ? (err as Record<symbol, unknown>)[RETRY_REASON] : undefined
+  if (typeof marked === 'string') return { failure: true, retry: true, reason: marked }
+  const code = causeCode(err)
+  if (code !== undefined && CONNECT_CODES.has(code)) return { failure: true, retry: true, reason: `connect error (${code})` }
+  if (code !== undefined && RESET_CODES.has(code)) return { failure: true, retry: true, reason: `connection reset (${code})` }
+  // A slow upstream is unhealthy, but trying another would make the client wait a second first-byte timeout.
+  if (isRelayError(err) && err.relayCode === 'upstream_timeout') return { failure: true, retry: false, reason: 'timeout' }
+  return { failure: false, retry: false, reason: isRelayError(err) ? err.relayCode : 'error' }
+}
+
+/**
+ * A stream that failed before its first byte reached the client (upstream
+ * closed or reset it right after the headers): the client cannot tell, so it
+ * may go elsewhere. A first-byte timeout stays a timeout (see classifyFailure).
+ */
+export function beforeFirstByte<E> (err: E): E {
+  const verdict = classifyFailure(err)
+  if (verdict.retry || verdict.failure) return err
+  return markRetryable(err, 'stream failed before its first byte')
+}
+
+function causeCode (err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause
+  const code = cause?.code ?? (err as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * Builds a request's attempt plan. Candidates come in the route's
+ * (round-robin) order; an upstream whose breaker is open is skipped; when
+ * every candidate is skipped the one that failed least recently is tried
+ * anyway, since failing without trying helps nobody. Each upstream is tried
+ * at most once per request. Nothing is retried once `signal` aborted (client
+ * gone, total timeout, shutdown).
+ */
+export function createAttempts (route: Route, health: UpstreamHealth, signal: AbortSignal, observer: UpstreamObserver): Attempts {
+  const tried = new Set<Upstream>()
+  const retried: RetryRecord[] = []
+  let current: Upstream | undefined
+  // A request that ends without a verdict (client gone before the first byte) must free a half-open trial slot.
+  const onAbort = () => { if (current) health.release(current.name) }
+  signal.addEventListener('abort', onAbort, { once: true })
+
+  function pick (): Upstream | undefined {
+    for (const u of route.upstreams) {
+      if (!tried.has(u) && health.acquire(u.name)) return take(u)
+    }
+    return undefined
+  }
+
+  function take (u: Upstream): Upstream {
+    tried.add(u)
+    current = u
+    return u
+  }
+
+  function done (): void {
+    current = undefined
+    signal.removeEventListener('abort', onAbort)
+  }
+
+  return {
+    retried,
+    first () {
+      const healthy = pick()
+      if (healthy) return healthy
+      let oldest = route.upstreams[0] as Upstream
+      for (const u of route.upstreams) if (health.lastFailureAt(u.name) < health.lastFailureAt(oldest.name)) oldest = u
+      health.force(oldest.name)
+      return take(oldest)
+    },
+    succeeded () {
+      if (current) health.success(current.name)
+      done()
+    },
+    failed (err) {
+      const failedOne = current
+      if (!failedOne) return undefined
+      if (signal.aborted) {
+        health.release(failedOne.name)
+        done()
+        return undefined
+      }
+      const verdict = classifyFailure(err)
+      if (verdict.failure) health.failure(failedOne.name)
+      else health.release(failedOne.name)
+      const next = verdict.retry ? pick() : undefined
+      if (verdict.failure) observer.onUpstreamError?.({ upstream: failedOne.name, model: route.upstreamModel, reason: verdict.reason, retried: next !== undefined })
+      if (!next) {
+        done()
+        return undefined
+      }
+      retried.push({ upstream: failedOne.name, reason: verdict.reason })
+      observer.onRetry?.({ from: failedOne.name, to: next.name, model: route.upstreamModel, reason: verdict.reason })
+      return next
+    },
+  }
+}
