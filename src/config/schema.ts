@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { FORMAT_NAMES } from '../formats/index.js'
 
 /**
  * The config file's shape (SPEC §3). One TypeBox schema gives both the
@@ -7,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox'
  */
 const closed = { additionalProperties: false } as const
 
-export const FormatName = Type.Union([Type.Literal('openai'), Type.Literal('content'), Type.Literal('text')])
+// Derived from the formats registry, so a new format needs no edit here.
+export const FormatName = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
 export type FormatName = Static<typeof FormatName>
 
 export const UpstreamKindName = Type.Union([Type.Literal('openai'), Type.Literal('xinference')])

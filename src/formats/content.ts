@@ -1,6 +1,22 @@
 import { errorEnvelope } from '../errors.js'
 import { deltaText, recordSummary, type Chunk } from './chunk-fields.js'
-import type { FrameFormat } from './types.js'
+import type { FrameFormat, StreamEvent } from './types.js'
+
+/**
+ * One `content` event with its id. The POST stream's writer and the
+ * EventSource reader (GET /v1/streams/:id) both render through here, so the
+ * two paths cannot drift apart.
+ */
+function render (event: StreamEvent, id: number): string | undefined {
+  switch (event.type) {
+    case 'chunk':
+      return event.text === '' ? undefined : `id: ${id}\ndata: {"content":${JSON.stringify(event.text)}}\n\n`
+    case 'stop':
+      return `id: ${id}\nevent: stop\ndata: ${JSON.stringify({ finish_reason: event.finishReason, usage: event.usage })}\n\n`
+    case 'error':
+      return `id: ${id}\nevent: error\ndata: ${JSON.stringify({ error: event.error })}\n\n`
+  }
+}
 
 /**
  * `content`: what the seeds' chat pages consume (SPEC §5):
@@ -20,13 +36,14 @@ export const contentFormat: FrameFormat = {
         recordSummary(chunk, ctx.summary)
         const text = deltaText(chunk, ctx.endpoint)
         if (text === '') return undefined
-        return `id: ${++id}\ndata: {"content":${JSON.stringify(text)}}\n\n`
+        return render({ type: 'chunk', data, text }, ++id)
       },
       end () {
         const { finishReason, usage } = ctx.summary
-        return `id: ${++id}\nevent: stop\ndata: ${JSON.stringify({ finish_reason: finishReason, usage })}\n\n`
+        return render({ type: 'stop', finishReason, usage }, ++id)
       },
-      error: (err) => `id: ${++id}\nevent: error\ndata: ${JSON.stringify(errorEnvelope(err))}\n\n`,
+      error: (err) => render({ type: 'error', error: errorEnvelope(err).error }, ++id),
     }
   },
+  renderEvent: render,
 }

@@ -1,6 +1,6 @@
 import { errorEnvelope } from '../errors.js'
 import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
-import type { FrameFormat } from './types.js'
+import type { FrameFormat, StreamEvent } from './types.js'
 
 const DONE = Buffer.from('data: [DONE]\n\n')
 
@@ -41,4 +41,21 @@ export const openaiFormat: FrameFormat = {
       error: (err) => `data: ${JSON.stringify(errorEnvelope(err))}\n\n`,
     }
   },
+  renderEvent,
+}
+
+/**
+ * For an EventSource reader the relay puts `id: n` in front of each frame
+ * (the SDKs ignore `id:` lines, PROTOCOLS §2), so a reconnect can resume.
+ * Data that spanned several `data:` lines upstream keeps doing so.
+ */
+function renderEvent (event: StreamEvent, id: number): string {
+  switch (event.type) {
+    case 'chunk':
+      return `id: ${id}\ndata: ${event.data.includes('\n') ? event.data.replaceAll('\n', '\ndata: ') : event.data}\n\n`
+    case 'stop':
+      return `id: ${id}\ndata: [DONE]\n\n`
+    case 'error':
+      return `id: ${id}\ndata: ${JSON.stringify({ error: event.error })}\n\n`
+  }
 }

@@ -1,5 +1,4 @@
-import type { FormatName } from '../config/schema.js'
-import type { RelayError } from '../errors.js'
+import type { RelayError, errorEnvelope } from '../errors.js'
 import type { Endpoint } from '../upstream/types.js'
 
 /** Token counts as OpenAI reports them; null when the upstream did not say (never guessed). */
@@ -43,10 +42,31 @@ export interface FrameWriter {
   error (err: RelayError): Out
 }
 
+/** The body of the OpenAI error envelope: `{message, type, param, code}`. */
+export type ErrorBody = ReturnType<typeof errorEnvelope>['error']
+
+/**
+ * One event of a stored stream (SPEC §6), format-neutral: the producer keeps
+ * each event once, and every reader renders it in its own format on delivery.
+ * `chunk.data` is the chunk JSON as an `openai` reader gets it (model alias
+ * already applied); `chunk.text` is its delta text ('' when it has none).
+ */
+export type StreamEvent =
+  | { type: 'chunk', data: string, text: string }
+  | { type: 'stop', finishReason: string | null, usage: Usage | null }
+  | { type: 'error', error: ErrorBody }
+
 export interface FrameFormat {
-  readonly name: FormatName
+  /** The key of this format in `FORMATS` (what `?format=` names). */
+  readonly name: string
   readonly contentType: string
   /** Written after `heartbeatMs` of silence; undefined when the format has no comment syntax. */
   readonly heartbeat: string | undefined
   create (ctx: FormatContext): FrameWriter
+  /**
+   * Renders one stored event with its `id:` for an EventSource reader
+   * (GET /v1/streams/:id), or undefined to skip it. Absent when the format
+   * is not an event stream (`text`): such a format cannot be read that way.
+   */
+  readonly renderEvent?: (event: StreamEvent, id: number) => string | undefined
 }

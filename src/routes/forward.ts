@@ -5,7 +5,7 @@ import type { ClientIdentity } from '../auth/keyring.js'
 import type { FormatName } from '../config/schema.js'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, ModelNotAllowedError, UnavailableError, UpstreamError, UpstreamTimeoutError } from '../errors.js'
-import { FORMATS, isFormatName } from '../formats/index.js'
+import { FORMATS, FORMAT_NAMES, isFormatName } from '../formats/index.js'
 import type { StreamSummary } from '../formats/types.js'
 import { relayStream } from '../streaming/relay-stream.js'
 import { headerValue, readText, upstreamHttpError } from '../upstream/read-error.js'
@@ -24,23 +24,9 @@ const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024
  */
 export async function forward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const state = request.relayState
-  if (ctx.draining) throw UnavailableError({ retryAfter: 5 }, 'The relay is shutting down; retry on another instance')
-  const identity = authenticate(request, ctx.keyring)
-  state.keyName = identity.name
-  const body = validateBody(request.body, endpoint)
-  state.model = body.model
-  if (!modelAllowed(identity.models, body.model)) throw ModelNotAllowedError({ param: 'model' }, body.model)
-  const route = ctx.router.route(body.model)
-  const stream = endpoint !== 'embeddings' && body.stream === true
-  const formatName = stream ? pickFormat(request, identity, ctx.config.format) : undefined
-  state.stream = stream
-  state.format = formatName
-
-  const upstream = route.upstreams[0] as Upstream
-  state.upstream = upstream.name
-  const askUsage = stream && upstream.config.includeUsage && upstream.kind.supportsIncludeUsage &&
-    body.stream_options?.include_usage !== true
-  const outgoing = JSON.stringify(rewriteBody(body, route, askUsage))
+  const plan = planForward(ctx, endpoint, request)
+  const { route, upstream, stream, askUsage } = plan
+  const formatName = plan.format
 
   // One controller per request: the client going away, the total timeout and a
   // mid-stream failure all end the upstream request through it.
@@ -58,26 +44,18 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
 
   let response: UpstreamResponse
   try {
-    response = await upstream.call({ endpoint, body: outgoing, stream, requestId: request.id, clientHeaders: request.headers, signal: controller.signal })
+    response = await callUpstream(plan, endpoint, request, controller.signal)
   } catch (err) {
     // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
     if (state.clientGone) { reply.hijack(); return }
-    throw err
-  }
-  if (response.statusCode >= 300) {
-    const err = await upstreamHttpError(upstream, response)
-    reply.headers(err.headers)
+    const headers = (err as { headers?: Record<string, string> }).headers
+    if (headers) reply.headers(headers)
     throw err
   }
 
   if (!stream) {
     await sendJson(reply, response, route, state)
     return
-  }
-  const contentType = headerValue(response.headers['content-type']) ?? ''
-  if (!contentType.startsWith('text/event-stream')) {
-    const text = await readText(response, 64 * 1024)
-    throw UpstreamError({}, `Upstream "${upstream.name}" answered a streaming request with ${contentType || 'no content type'}: ${text.slice(0, 200)}`)
   }
   const format = FORMATS[formatName as FormatName]
   const summary: StreamSummary = { finishReason: null, usage: null }
@@ -96,12 +74,71 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   })
 }
 
+/** What a request resolved to before its upstream call; POST /v1/streams plans the same way. */
+export interface ForwardPlan {
+  identity: ClientIdentity
+  body: ApiBody
+  route: Route
+  upstream: Upstream
+  stream: boolean
+  /** The frame format, for a streamed request. */
+  format: FormatName | undefined
+  /** The relay asks for usage on the client's behalf (and drops that chunk again). */
+  askUsage: boolean
+  /** The JSON body for the upstream. */
+  outgoing: string
+}
+
+/** Authenticate, validate, route the model, pick the format and rewrite the body; throws the relay error to answer with. */
+export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
+  const state = request.relayState
+  if (ctx.draining) throw UnavailableError({ retryAfter: 5 }, 'The relay is shutting down; retry on another instance')
+  const identity = authenticate(request, ctx.keyring)
+  state.keyName = identity.name
+  const body = validateBody(request.body, endpoint)
+  // POST /v1/streams always streams, whatever the body said.
+  if (options.forceStream === true) body.stream = true
+  state.model = body.model
+  if (!modelAllowed(identity.models, body.model)) throw ModelNotAllowedError({ param: 'model' }, body.model)
+  const route = ctx.router.route(body.model)
+  const stream = endpoint !== 'embeddings' && body.stream === true
+  const format = stream ? pickFormat(request, identity, ctx.config.format) : undefined
+  state.stream = stream
+  state.format = format
+
+  const upstream = route.upstreams[0] as Upstream
+  state.upstream = upstream.name
+  const askUsage = stream && upstream.config.includeUsage && upstream.kind.supportsIncludeUsage &&
+    body.stream_options?.include_usage !== true
+  const outgoing = JSON.stringify(rewriteBody(body, route, askUsage))
+  return { identity, body, route, upstream, stream, format, askUsage, outgoing }
+}
+
+/**
+ * Sends the planned request upstream. Rejects with the relay error to answer
+ * with when no response came, on a non-2xx answer (its retry hints in
+ * `headers`), or when a streaming request was not answered with SSE.
+ */
+export async function callUpstream (plan: ForwardPlan, endpoint: Endpoint, request: FastifyRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+  const { upstream } = plan
+  const response = await upstream.call({ endpoint, body: plan.outgoing, stream: plan.stream, requestId: request.id, clientHeaders: request.headers, signal })
+  if (response.statusCode >= 300) throw await upstreamHttpError(upstream, response)
+  if (plan.stream) {
+    const contentType = headerValue(response.headers['content-type']) ?? ''
+    if (!contentType.startsWith('text/event-stream')) {
+      const text = await readText(response, 64 * 1024)
+      throw UpstreamError({}, `Upstream "${upstream.name}" answered a streaming request with ${contentType || 'no content type'}: ${text.slice(0, 200)}`)
+    }
+  }
+  return response
+}
+
 /** `?format=` beats `X-Relay-Format`, which beats the key's default, which beats the server's. */
 function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
   const fromQuery = (request.query as Record<string, unknown> | undefined)?.format
   const asked = fromQuery ?? request.headers['x-relay-format']
   if (asked === undefined) return identity.format ?? serverDefault
-  if (!isFormatName(asked)) throw InvalidRequestError({ param: 'format' }, `Unknown format ${JSON.stringify(asked)}: use openai, content or text`)
+  if (!isFormatName(asked)) throw InvalidRequestError({ param: 'format' }, `Unknown format ${JSON.stringify(asked)}: use ${FORMAT_NAMES.join(', ')}`)
   return asked
 }
 
