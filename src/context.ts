@@ -1,5 +1,7 @@
 import type { Keyring } from './auth/keyring.js'
 import type { RelayConfig } from './config/resolve.js'
+import type { Limits } from './limits/index.js'
+import type { RelayMetrics } from './observability/metrics.js'
 import type { Router } from './upstream/router.js'
 
 /** What the routes share: built once when the plugin registers, closed in its onClose hook. */
@@ -7,6 +9,10 @@ export interface RelayContext {
   config: RelayConfig
   keyring: Keyring
   router: Router
+  /** Per-key rate and stream limits, the global stream cap, load shedding. */
+  limits: Limits
+  /** This relay's own Prometheus registry and metrics. */
+  metrics: RelayMetrics
   /** True once shutdown began: /readyz answers 503 and new work is refused. */
   draining: boolean
 }

@@ -6,6 +6,8 @@ import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import fastifyStatic from '@fastify/static'
 import { createKeyring } from './auth/keyring.js'
+import { createLimits } from './limits/index.js'
+import { createMetrics } from './observability/metrics.js'
 import { resolveConfig, type RelayConfig } from './config/resolve.js'
 import type { RelayConfigInput } from './config/schema.js'
 import type { RelayContext } from './context.js'
@@ -14,6 +16,7 @@ import { logRequestSummary } from './observability/request-log.js'
 import { completionRoutes } from './routes/completions.js'
 import { createErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { modelsRoutes } from './routes/models.js'
 import { createRequestState, type RequestState } from './streaming/request-state.js'
 import { createRouter } from './upstream/router.js'
@@ -51,8 +54,11 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   const { config: given, prefix, playground, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
-  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), draining: false }
+  const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '' })
+  const limits = createLimits(config, metrics)
+  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false }
   app.decorate('relay', ctx)
+  ctx.router.observe(metrics.upstreamObserver)
 
   if (config.demo) {
     app.log.info({ model: 'demo' }, 'no upstream configured: serving the built-in DEMO model "demo" (a local simulation, not an LLM); set UPSTREAM_URL to relay a real one')
@@ -63,6 +69,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
 
   app.addHook('onClose', async () => {
     await ctx.router.close()
+    await ctx.limits.close()
   })
 
   await app.register(async function relayRoutes (scope: FastifyInstance) {
@@ -73,7 +80,8 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       reply.header('x-request-id', request.id)
       const socket = request.raw.socket
       const bytesAtStart = socket.bytesWritten
-      reply.raw.once('close', () => logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart))
+      // The one place that sees every request end: its log line and its metrics come from the same summary.
+      reply.raw.once('close', () => ctx.metrics.observeRequest(logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart)))
     })
     scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
     // Fastify parses text/plain by default; the API takes JSON only, so such a body is a 415 (SPEC §10).
@@ -92,7 +100,10 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       })
     }
 
+    // After the hook above: the limits' refusals need the request's state for their log line.
+    await ctx.limits.register(scope, prefix ?? '')
     healthRoutes(scope, ctx)
+    metricsRoutes(scope, ctx)
     modelsRoutes(scope, ctx)
     completionRoutes(scope, ctx)
     if (playground !== false && existsSync(PUBLIC_DIR)) {

@@ -23,6 +23,10 @@ export const DEFAULT_DETACH_TIMEOUT_MS = 30_000
 export const DEFAULT_STREAM_MAX_BUFFER_BYTES = 1_048_576
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000
+/** A loop lagging a whole second on average is already failing its streams' heartbeats and deadlines. */
+export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 1000
+export const DEFAULT_PRESSURE_SAMPLE_INTERVAL_MS = 1000
+export const DEFAULT_PRESSURE_RETRY_AFTER_S = 10
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
 export const DEFAULT_BODY_LIMIT_BYTES = 4_194_304
 

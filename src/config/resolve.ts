@@ -43,6 +43,9 @@ export interface RelayConfig {
   timeouts: { connectMs: number, firstByteMs: number, idleMs: number, totalMs: number }
   streams: { ttlMs: number, detachTimeoutMs: number, maxBufferBytes: number }
   maxConcurrentStreams: number
+  /** Load-shedding thresholds; 0 turns a check off. */
+  pressure: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number, sampleIntervalMs: number, retryAfterSeconds: number }
+  metrics: { token: string | undefined, processMetrics: boolean }
   shutdownGraceMs: number
   bodyLimitBytes: number
   logLevel: string
@@ -89,6 +92,14 @@ export function resolveConfig (input: RelayConfigInput = {}): RelayConfig {
       maxBufferBytes: s.maxBufferBytes ?? D.DEFAULT_STREAM_MAX_BUFFER_BYTES,
     },
     maxConcurrentStreams: input.maxConcurrentStreams ?? D.DEFAULT_MAX_CONCURRENT_STREAMS,
+    pressure: {
+      maxEventLoopDelayMs: input.pressure?.maxEventLoopDelayMs ?? D.DEFAULT_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: input.pressure?.maxHeapUsedBytes ?? 0,
+      maxRssBytes: input.pressure?.maxRssBytes ?? 0,
+      sampleIntervalMs: input.pressure?.sampleIntervalMs ?? D.DEFAULT_PRESSURE_SAMPLE_INTERVAL_MS,
+      retryAfterSeconds: input.pressure?.retryAfterSeconds ?? D.DEFAULT_PRESSURE_RETRY_AFTER_S,
+    },
+    metrics: { token: input.metrics?.token, processMetrics: input.metrics?.processMetrics ?? true },
     shutdownGraceMs: input.shutdownGraceMs ?? D.DEFAULT_SHUTDOWN_GRACE_MS,
     bodyLimitBytes: input.bodyLimitBytes ?? D.DEFAULT_BODY_LIMIT_BYTES,
     logLevel: input.logLevel ?? D.DEFAULT_LOG_LEVEL,

@@ -44,7 +44,9 @@ export const KeySchema = Type.Object({
   keySha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
   /** Models this key may use; `*` for all. Default `["*"]`. */
   models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  /** Requests this key may make per minute (fixed one-minute window); over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
   requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Streams this key may have open at once; over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Default frame format for this key's streams. */
   format: Type.Optional(FormatName),
@@ -97,7 +99,32 @@ export const ConfigSchema = Type.Object({
     detachTimeoutMs: Type.Optional(PositiveMs),
     maxBufferBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   }, closed)),
+  /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 1000. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
+  /**
+   * Load shedding (SPEC §9, @fastify/under-pressure): while the process is over
+   * one of these thresholds, requests get 503 `unavailable` with Retry-After.
+   * /healthz, /readyz and /metrics are never shed.
+   */
+  pressure: Type.Optional(Type.Object({
+    /** Mean event-loop delay (ms) over one sample interval above which requests are refused. Default 1000; 0 turns the check off. */
+    maxEventLoopDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** V8 heap in use (bytes) above which requests are refused. Default 0 (off). */
+    maxHeapUsedBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Resident set size (bytes) above which requests are refused. Default 0 (off). */
+    maxRssBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** How often the measures are taken (ms). Default 1000. */
+    sampleIntervalMs: Type.Optional(Type.Integer({ minimum: 100 })),
+    /** Retry-After (seconds) sent with a shed request. Default 10. */
+    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  }, closed)),
+  /** `GET /metrics` (SPEC §8), Prometheus text format. */
+  metrics: Type.Optional(Type.Object({
+    /** When set, /metrics needs `Authorization: Bearer <token>`; use `${NAME}` to read it from the environment. */
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    /** Also export the Node process metrics (CPU, memory, event loop, GC), prefixed `llm_relay_`. Default true. */
+    processMetrics: Type.Optional(Type.Boolean()),
+  }, closed)),
   shutdownGraceMs: Type.Optional(Type.Integer({ minimum: 0 })),
   bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),

@@ -1,21 +1,37 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { RequestState } from '../streaming/request-state.js'
+import type { Outcome, RequestState } from '../streaming/request-state.js'
+
+/** The fields of a request's log line that the metrics read too (observability/metrics.ts). */
+export interface RequestSummary {
+  /** Path without the query. */
+  url: string
+  keyName: string | undefined
+  model: string | undefined
+  upstream: string | undefined
+  status: number
+  outcome: Outcome
+  ttfbMs: number | undefined
+  durationMs: number
+  /** As the upstream reported them; null when it did not (never guessed). */
+  promptTokens: number | null
+  completionTokens: number | null
+}
 
 /**
  * One line per finished request (SPEC §8), written when the response closes
  * whatever way it ended: sent, streamed, hijacked or cut by the client.
  * It names the key, never the token.
  */
-export function logRequestSummary (request: FastifyRequest, reply: FastifyReply, state: RequestState, bytes: number): void {
+export function logRequestSummary (request: FastifyRequest, reply: FastifyReply, state: RequestState, bytes: number): RequestSummary {
   const res = reply.raw
   const status = res.statusCode
   // A response that closed before it finished was cut by the client, whatever else was under way.
   const outcome = state.outcome ?? (!res.writableFinished || state.clientGone ? 'client_aborted' : status >= 400 ? 'rejected' : 'completed')
   const usage = state.summary?.usage
-  request.log.info({
+  const line = {
     requestId: request.id,
     method: request.method,
-    url: request.url.split('?')[0],
+    url: request.url.split('?')[0] ?? '',
     keyName: state.keyName,
     model: state.model,
     upstream: state.upstream,
@@ -31,7 +47,9 @@ export function logRequestSummary (request: FastifyRequest, reply: FastifyReply,
     promptTokens: usage ? (usage.prompt_tokens ?? null) : null,
     completionTokens: usage ? (usage.completion_tokens ?? null) : null,
     error: state.error,
-  }, 'request finished')
+  }
+  request.log.info(line, 'request finished')
+  return line
 }
 
 function round (ms: number): number {

@@ -41,6 +41,8 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
       controller.abort(new Error('client disconnected'))
     }
   })
+  // After the close listener: a stream slot is given back on that same close, whatever ends the request.
+  await ctx.limits.admit({ identity: plan.identity, request, reply, stream })
 
   let response: UpstreamResponse
   try {

@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ClientIdentity } from '../auth/keyring.js'
+import type { RelayConfig } from '../config/resolve.js'
+import { RateLimitedError, UnavailableError } from '../errors.js'
+import type { RelayMetrics } from '../observability/metrics.js'
+import { registerPressure } from './pressure.js'
+import { registerRequestRate, type RateCheck } from './rate.js'
+import { createMemorySlotStore, type SlotLease, type SlotStore } from './slots.js'
+
+/** A key's own streams end soon enough that a short wait is worth it. */
+export const KEY_STREAMS_RETRY_AFTER_S = 2
+/** The whole relay is full: back off a little longer (or go to another replica). */
+export const GLOBAL_STREAMS_RETRY_AFTER_S = 5
+
+const GLOBAL_SLOTS = 'streams:*'
+
+export interface Admission {
+  identity: ClientIdentity
+  request: FastifyRequest
+  reply: FastifyReply
+  /** Streamed requests also take a stream slot, held until the response closes. */
+  stream: boolean
+}
+
+/**
+ * The relay's admission control (SPEC §9): per-key requests per minute and
+ * concurrent streams (429), the global stream cap and load shedding (503).
+ */
+export interface Limits {
+  /** Registers @fastify/rate-limit and @fastify/under-pressure in the relay's scope. Call once, before the routes. */
+  register (scope: FastifyInstance, prefix: string): Promise<void>
+  /** Counts one request against its key's requests per minute; throws RateLimitedError (429) over it. */
+  checkRate (identity: ClientIdentity, request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /**
+   * Takes a stream slot for the key and one of the relay's; throws
+   * RateLimitedError (429) or UnavailableError (503) when either is full.
+   * Returns the release function (a second call does nothing). For a stream
+   * that outlives its HTTP response (the EventSource flow), call it when the
+   * generation ends.
+   */
+  acquireStream (identity: ClientIdentity): Promise<() => void>
+  /**
+   * checkRate, then for a streamed request acquireStream, its slots given back
+   * when the response closes, which Node emits on every path: completed,
+   * failed, timed out, rejected later on, or cut by the client.
+   */
+  admit (admission: Admission): Promise<void>
+  close (): Promise<void>
+}
+
+export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots: SlotStore = createMemorySlotStore()): Limits {
+  let rate: RateCheck | undefined
+
+  async function acquireStream (identity: ClientIdentity): Promise<() => void> {
+    let own: SlotLease | undefined
+    if (identity.maxConcurrentStreams !== undefined) {
+      own = await slots.acquire(`streams:key:${identity.name}`, identity.maxConcurrentStreams)
+      if (!own) throw RateLimitedError({ retryAfter: KEY_STREAMS_RETRY_AFTER_S }, `This API key already has ${identity.maxConcurrentStreams} streams open, its limit; retry when one has finished`)
+    }
+    const global = await slots.acquire(GLOBAL_SLOTS, config.maxConcurrentStreams)
+    if (!global) {
+      own?.release()
+      throw UnavailableError({ retryAfter: GLOBAL_STREAMS_RETRY_AFTER_S }, 'The relay has as many streams open as it is allowed; retry shortly')
+    }
+    metrics.streamOpened()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      own?.release()
+      global.release()
+      metrics.streamClosed()
+    }
+  }
+
+  async function checkRate (identity: ClientIdentity, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (rate === undefined) throw new Error('limits used before register()')
+    await rate(identity, request, reply)
+  }
+
+  return {
+    async register (scope, prefix) {
+      rate = await registerRequestRate(scope, config.keys)
+      await registerPressure(scope, config.pressure, prefix)
+    },
+    checkRate,
+    acquireStream,
+    async admit ({ identity, request, reply, stream }) {
+      await checkRate(identity, request, reply)
+      if (!stream) return
+      const release = await acquireStream(identity)
+      // The store may be async: if the client left while it answered, 'close' has already fired.
+      if (reply.raw.closed) release()
+      else reply.raw.once('close', release)
+    },
+    close: () => slots.close(),
+  }
+}

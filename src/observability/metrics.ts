@@ -1,0 +1,148 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { UpstreamObserver } from '../upstream/failover.js'
+import type { RequestSummary } from './request-log.js'
+
+/** Every metric of the relay starts with this, the process metrics too, so they never clash with the host's. */
+export const METRIC_PREFIX = 'llm_relay_'
+
+/**
+ * Latency buckets for LLM traffic: a cached or tiny answer returns in tens of
+ * milliseconds, a long generation streams for minutes; the default
+ * prom-client buckets (5 ms … 10 s) would put every long stream in +Inf.
+ */
+export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120]
+
+export interface MetricsOptions {
+  /** Export Node's process metrics too (prefixed). */
+  processMetrics: boolean
+  /** The relay's route prefix: only requests under `${prefix}/v1/` are API requests. */
+  prefix: string
+}
+
+export interface RelayMetrics {
+  /** This relay's own registry, never prom-client's global one: two relays in one process do not clash. */
+  readonly registry: Registry
+  /** One finished request, from the one place that sees every request end (the log line's close event). */
+  observeRequest (summary: RequestSummary): void
+  streamOpened (): void
+  streamClosed (): void
+  /**
+   * For `router.observe()`: each time a request leaves an upstream for the
+   * next one (failover, before the first byte), a retry and an upstream error
+   * count against the upstream that failed. The request's final failure, if
+   * any, is counted from its summary, so no failure is counted twice.
+   */
+  readonly upstreamObserver: UpstreamObserver
+}
+
+/**
+ * The relay's Prometheus metrics (SPEC §8). Label values come from the
+ * config (key and upstream names) or from the request's model once it was
+ * routed to an upstream; before that the model label is empty, so a client
+ * cannot grow the label space with made-up model names that get a 404.
+ */
+export function createMetrics (options: MetricsOptions): RelayMetrics {
+  const registry = new Registry()
+  const registers = [registry]
+  const api = `${options.prefix}/v1/`
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
+
+  const requests = new Counter({
+    name: `${METRIC_PREFIX}requests_total`,
+    help: 'API requests finished, by key, model, upstream, HTTP status and outcome (completed, client_aborted, upstream_error, timeout, rejected).',
+    labelNames: ['key', 'model', 'upstream', 'status', 'outcome'] as const,
+    registers,
+  })
+  const activeStreams = new Gauge({
+    name: `${METRIC_PREFIX}active_streams`,
+    help: 'Streamed requests holding a stream slot in this process right now.',
+    registers,
+  })
+  const ttft = new Histogram({
+    name: `${METRIC_PREFIX}time_to_first_token_seconds`,
+    help: 'Seconds from the request\'s arrival to the first upstream frame relayed to the client (streamed requests).',
+    labelNames: ['model', 'upstream'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const duration = new Histogram({
+    name: `${METRIC_PREFIX}request_duration_seconds`,
+    help: 'Seconds from the request\'s arrival to the end of its response.',
+    labelNames: ['model', 'upstream'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const promptTokens = new Counter({
+    name: `${METRIC_PREFIX}prompt_tokens_total`,
+    help: 'Prompt (input) tokens as reported by the upstream\'s usage; requests without usage add nothing.',
+    labelNames: ['key', 'model'] as const,
+    registers,
+  })
+  const completionTokens = new Counter({
+    name: `${METRIC_PREFIX}completion_tokens_total`,
+    help: 'Completion (output) tokens as reported by the upstream\'s usage; requests without usage add nothing.',
+    labelNames: ['key', 'model'] as const,
+    registers,
+  })
+  const upstreamErrors = new Counter({
+    name: `${METRIC_PREFIX}upstream_errors_total`,
+    help: 'Failed upstream attempts (unreachable, reset, timed out, 5xx, broken stream), by upstream and reason.',
+    labelNames: ['upstream', 'reason'] as const,
+    registers,
+  })
+  const breakerOpen = new Gauge({
+    name: `${METRIC_PREFIX}upstream_breaker_open`,
+    help: '1 while the upstream is being skipped after repeated failures (its breaker is open or half-open), else 0.',
+    labelNames: ['upstream'] as const,
+    registers,
+  })
+  const retries = new Counter({
+    name: `${METRIC_PREFIX}upstream_retries_total`,
+    help: 'Requests moved on to another upstream after this one failed before the first byte.',
+    labelNames: ['upstream', 'reason'] as const,
+    registers,
+  })
+
+  return {
+    registry,
+    observeRequest (s) {
+      if (!s.url.startsWith(api)) return
+      const upstream = s.upstream ?? ''
+      const model = s.upstream !== undefined ? s.model ?? '' : ''
+      const key = s.keyName ?? ''
+      requests.inc({ key, model, upstream, status: String(s.status), outcome: s.outcome })
+      duration.observe({ model, upstream }, s.durationMs / 1000)
+      if (s.ttfbMs !== undefined) ttft.observe({ model, upstream }, s.ttfbMs / 1000)
+      // Counted only when the upstream said so: a missing count is unknown, never zero or a guess.
+      if (isCount(s.promptTokens)) promptTokens.inc({ key, model }, s.promptTokens)
+      if (isCount(s.completionTokens)) completionTokens.inc({ key, model }, s.completionTokens)
+      if (s.upstream !== undefined && (s.outcome === 'upstream_error' || s.outcome === 'timeout')) {
+        upstreamErrors.inc({ upstream, reason: s.outcome })
+      }
+    },
+    streamOpened: () => activeStreams.inc(),
+    streamClosed: () => activeStreams.dec(),
+    upstreamObserver: {
+      onRetry (e) {
+        const reason = reasonLabel(e.reason)
+        retries.inc({ upstream: e.from, reason })
+        upstreamErrors.inc({ upstream: e.from, reason })
+      },
+      onBreakerChange: (e) => breakerOpen.set({ upstream: e.upstream }, e.state === 'closed' ? 0 : 1),
+    },
+  }
+}
+
+/** The failover's reasons (`HTTP 503`, `connect error (ECONNREFUSED)`, …) as a small fixed set of label values. */
+export function reasonLabel (reason: string): string {
+  if (reason.startsWith('connect error')) return 'connect_error'
+  if (reason.startsWith('connection reset')) return 'connection_reset'
+  if (reason === 'timeout') return 'timeout'
+  const status = /^HTTP (\d)(\d\d)$/.exec(reason)
+  if (status) return status[1] === '4' ? `http_4${status[2]}` : `http_${status[1]}xx`
+  return 'upstream_error'
+}
+
+function isCount (n: number | null | undefined): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0
+}

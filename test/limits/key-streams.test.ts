@@ -1,0 +1,73 @@
+import t from 'tap'
+import { startUpstream, chatChunk, streamFrames, SSE_HEADERS } from '../helpers/upstream.js'
+import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { scrapeUntil, valueOf } from '../helpers/prometheus.js'
+
+t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-After; slots come back when streams end', async (t) => {
+  const up = await startUpstream(t)
+  // Each streamed request holds its upstream response open until the test lets it go.
+  const holds: Array<() => void> = []
+  up.handler = async (_req, res, received) => {
+    if (received.json?.stream !== true) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [] }))
+      return
+    }
+    res.writeHead(200, SSE_HEADERS)
+    res.write(`data: ${chatChunk('first')}\n\n`)
+    await new Promise<void>((resolve) => holds.push(resolve))
+    await streamFrames(res, [chatChunk('last', { finish: 'stop' })])
+  }
+  const relay = await startRelay(t, {
+    upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
+    keys: [
+      { name: 'two', key: 'sk-two', maxConcurrentStreams: 2 },
+      { name: 'free', key: 'sk-free' },
+    ],
+  })
+  const call = (token: string, stream = true) => fetch(`${relay.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: chatBody('gpt-test', { stream }),
+  })
+
+  const a = await call('sk-two')
+  const b = await call('sk-two')
+  t.equal(a.status, 200)
+  t.equal(b.status, 200)
+
+  const third = await call('sk-two')
+  t.equal(third.status, 429)
+  t.equal(third.headers.get('retry-after'), '2')
+  t.same(await third.json(), {
+    error: {
+      message: 'This API key already has 2 streams open, its limit; retry when one has finished',
+      type: 'rate_limit_error',
+      param: null,
+      code: 'rate_limited',
+    },
+  })
+  t.equal(up.requests.length, 2, 'the refused stream never reached the upstream')
+
+  // Not a stream: not counted against the stream limit.
+  const plain = await call('sk-two', false)
+  t.equal(plain.status, 200)
+  await plain.text()
+  // Another key has its own count (and no limit).
+  const other = await call('sk-free')
+  t.equal(other.status, 200)
+
+  // Let all held streams finish; both of the key's slots are free again.
+  while (holds.length < 3) await new Promise((resolve) => setTimeout(resolve, 5))
+  for (const release of holds.splice(0)) release()
+  for (const res of [a, b, other]) t.match((await readAll(res)).text, /data: \[DONE\]\n\n$/)
+  // The server lets go of a slot on its own 'close', which may trail the client's last read by a tick.
+  const open = await scrapeUntil(relay.url, (s) => valueOf(s, 'llm_relay_active_streams') === 0)
+  t.equal(valueOf(open, 'llm_relay_active_streams'), 0)
+
+  const again = [await call('sk-two'), await call('sk-two')]
+  t.same(again.map((r) => r.status), [200, 200], 'two new streams are admitted')
+  while (holds.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  for (const release of holds.splice(0)) release()
+  for (const res of again) await readAll(res)
+})
