@@ -45,6 +45,10 @@ export const RateLimitedError = define('RELAY_ERR_RATE_LIMITED', '%s', 429, 'rat
 export const UpstreamError = define('RELAY_ERR_UPSTREAM', '%s', 502, 'api_error', 'upstream_error')
 export const UnavailableError = define('RELAY_ERR_UNAVAILABLE', '%s', 503, 'api_error', 'unavailable')
 export const UpstreamTimeoutError = define('RELAY_ERR_UPSTREAM_TIMEOUT', '%s', 504, 'timeout_error', 'upstream_timeout')
+// The EventSource flow's own endings (SPEC §6); they only ever travel as a stream's error event.
+export const StreamCancelledError = define('RELAY_ERR_STREAM_CANCELLED', '%s', 499, 'api_error', 'stream_cancelled')
+export const StreamDetachedError = define('RELAY_ERR_STREAM_DETACHED', '%s', 408, 'timeout_error', 'stream_detached')
+export const StreamBufferFullError = define('RELAY_ERR_STREAM_BUFFER_FULL', '%s', 507, 'api_error', 'stream_buffer_full')
 
 /**
  * An upstream's own 4xx answer, passed on with its status and message

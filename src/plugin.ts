@@ -18,6 +18,7 @@ import { createErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { modelsRoutes } from './routes/models.js'
+import { streamRoutes } from './routes/streams.js'
 import { createRequestState, type RequestState } from './streaming/request-state.js'
 import { createRouter } from './upstream/router.js'
 
@@ -106,6 +107,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
     metricsRoutes(scope, ctx)
     modelsRoutes(scope, ctx)
     completionRoutes(scope, ctx)
+    await streamRoutes(scope, ctx)
     if (playground !== false && existsSync(PUBLIC_DIR)) {
       await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })
     }

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { RelayContext } from '../context.js'
+import { InvalidRequestError, NotFoundError, StreamCancelledError, UnavailableError } from '../errors.js'
+import { FORMATS, isFormatName, type FrameFormat } from '../formats/index.js'
+import { createMemoryStore } from '../streams/memory-store.js'
+import { startProducer, type Producer } from '../streams/producer.js'
+import { serveReader } from '../streams/reader.js'
+import type { StreamStore } from '../streams/store.js'
+import { callUpstream, planForward } from './forward.js'
+
+/** 16 random bytes: the id is the only capability a reader needs, so ≥128 bits (SPEC §6). */
+const ID_BYTES = 16
+const ID_PATTERN = /^[\w-]{22,64}$/
+const LAST_EVENT_ID = /^\d{1,15}$/
+
+/** The formats an EventSource can read: those that render stored events (not `text`). */
+const EVENT_FORMATS = Object.values(FORMATS).filter((f: FrameFormat) => f.renderEvent !== undefined).map((f) => f.name)
+
+/**
+ * The EventSource flow (SPEC §6). `POST /v1/streams` is a chat completion
+ * that answers 201 with an id instead of the stream: the upstream call starts
+ * at once and its events go to the store. `GET /v1/streams/:id` reads them
+ * without a token (the id is the capability), resuming after Last-Event-ID;
+ * `DELETE` stops the generation (the playground's Stop button).
+ *
+ * The POST waits for the upstream's response headers, so a refusal (bad
+ * key upstream, unknown model, overload) is still a normal HTTP error the
+ * page can show, rather than an event an EventSource could only fail on.
+ */
+export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, store: StreamStore = createMemoryStore()): Promise<void> {
+  const { streams, timeouts, heartbeatMs, bodyLimitBytes } = ctx.config
+  const producers = new Map<string, Producer>()
+
+  app.addHook('onClose', async () => {
+    for (const producer of producers.values()) producer.cancel(UnavailableError({}, 'The relay is shutting down'), 'upstream_error')
+    await Promise.all([...producers.values()].map((p) => p.done))
+    await store.close()
+  })
+
+  app.post('/v1/streams', { bodyLimit: bodyLimitBytes }, async (request, reply) => {
+    const state = request.relayState
+    const plan = planForward(ctx, 'chat', request, { forceStream: true })
+    const format = defaultFormat(request, plan.format)
+    const controller = new AbortController()
+    const res = reply.raw
+    const onClose = (): void => { if (!res.writableFinished) controller.abort(new Error('client disconnected')) }
+    res.once('close', onClose)
+    let response
+    try {
+      response = await callUpstream(plan, 'chat', request, controller.signal)
+    } catch (err) {
+      if (controller.signal.aborted) { state.clientGone = true; reply.hijack(); return }
+      const headers = (err as { headers?: Record<string, string> }).headers
+      if (headers) reply.headers(headers)
+      throw err
+    }
+    res.off('close', onClose)
+
+    const id = randomBytes(ID_BYTES).toString('base64url')
+    const info = await store.create(id, { ttlMs: streams.ttlMs, format })
+    const producer = startProducer({
+      store,
+      id,
+      upstream: plan.upstream,
+      response,
+      endpoint: 'chat',
+      alias: plan.route.aliased ? plan.route.publicModel : undefined,
+      dropUsageChunk: plan.askUsage,
+      controller,
+      totalMs: timeouts.totalMs,
+      detachTimeoutMs: streams.detachTimeoutMs,
+      maxBufferBytes: streams.maxBufferBytes,
+      log: app.log,
+      logFields: { requestId: request.id, keyName: state.keyName, model: state.model, upstream: state.upstream },
+    })
+    producers.set(id, producer)
+    void producer.done.then(() => producers.delete(id))
+    reply.code(201)
+    return { id, url: `${app.prefix}/v1/streams/${id}`, expires_at: new Date(info.expiresAt).toISOString() }
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/streams/:id', async (request, reply) => {
+    const { id } = request.params
+    const query = request.query as Record<string, unknown>
+    const info = await known(id)
+    const name = query.format ?? request.headers['x-relay-format'] ?? info.format
+    if (!isFormatName(name) || !EVENT_FORMATS.includes(name)) {
+      throw InvalidRequestError({ param: 'format' }, `Format ${JSON.stringify(name)} cannot be read as an event stream: use ${EVENT_FORMATS.join(' or ')}`)
+    }
+    const after = lastEventId(request)
+    const state = request.relayState
+    state.stream = true
+    state.format = name
+    // Nothing left to send: 204 is what makes an EventSource stop reconnecting (PROTOCOLS §1).
+    if (info.finished && (after >= info.lastSeq || (info.delivered && !hasLastEventId(request)))) {
+      state.outcome = 'completed'
+      return reply.code(204).send()
+    }
+    await serveReader({ store, id, format: FORMATS[name], after, reply, heartbeatMs, state })
+  })
+
+  app.delete<{ Params: { id: string } }>('/v1/streams/:id', async (request, reply) => {
+    const { id } = request.params
+    await known(id)
+    producers.get(id)?.cancel(StreamCancelledError({}, 'The stream was cancelled'), 'client_aborted')
+    return reply.code(204).send()
+  })
+
+  async function known (id: string) {
+    const info = ID_PATTERN.test(id) ? await store.info(id) : undefined
+    if (!info) throw NotFoundError({ param: 'id' }, 'Unknown or expired stream id')
+    return info
+  }
+}
+
+/** The POST's format (?format=, X-Relay-Format, key, server) is the stream's default if an EventSource can read it. */
+function defaultFormat (request: FastifyRequest, picked: string | undefined): string {
+  if (picked !== undefined && EVENT_FORMATS.includes(picked)) return picked
+  const asked = (request.query as Record<string, unknown> | undefined)?.format ?? request.headers['x-relay-format']
+  if (asked !== undefined) {
+    throw InvalidRequestError({ param: 'format' }, `Format ${JSON.stringify(asked)} cannot be read as an event stream: use ${EVENT_FORMATS.join(' or ')}`)
+  }
+  // A `text` default (key or server) is for fetch() readers; EventSource readers get `content`.
+  return 'content'
+}
+
+function hasLastEventId (request: FastifyRequest): boolean {
+  return request.headers['last-event-id'] !== undefined || (request.query as Record<string, unknown>).lastEventId !== undefined
+}
+
+/** `Last-Event-ID` header (what EventSource sends on reconnect) or `?lastEventId=`; 0 when neither. */
+function lastEventId (request: FastifyRequest): number {
+  const raw = request.headers['last-event-id'] ?? (request.query as Record<string, unknown>).lastEventId
+  if (raw === undefined || raw === '') return 0
+  if (typeof raw !== 'string' || !LAST_EVENT_ID.test(raw.trim())) {
+    throw InvalidRequestError({ param: 'lastEventId' }, `Last-Event-ID must be an event number (got ${JSON.stringify(raw)})`)
+  }
+  return Number(raw.trim())
+}

@@ -1,0 +1,187 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { createSseParser, type SseEvent } from '../sse/parser.js'
+import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, type RelayError } from '../errors.js'
+import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
+import type { StreamEvent, StreamSummary } from '../formats/types.js'
+import type { Outcome } from '../streaming/request-state.js'
+import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
+import type { StreamStore } from './store.js'
+
+/** Appends in flight before the producer stops reading upstream (only a slow, shared store gets there). */
+const MAX_PENDING_APPENDS = 64
+
+export interface ProducerOptions {
+  store: StreamStore
+  id: string
+  upstream: Upstream
+  response: UpstreamResponse
+  endpoint: Endpoint
+  /** The alias the client used, if any: the stored chunks carry it as `model`. */
+  alias: string | undefined
+  /** The relay asked for usage on the client's behalf: the usage-only chunk is not stored (its usage still is). */
+  dropUsageChunk: boolean
+  /** Aborts the upstream request. */
+  controller: AbortController
+  totalMs: number
+  detachTimeoutMs: number
+  maxBufferBytes: number
+  log: FastifyBaseLogger
+  /** Fields for the stream's one log line (request id, key, model, …). */
+  logFields: Record<string, unknown>
+}
+
+export interface Producer {
+  /** Ends the generation with this error as the stream's last event, and aborts the upstream. No-op once finished. */
+  cancel (err: RelayError, outcome: Outcome): void
+  /** Resolves when the final event is stored. */
+  readonly done: Promise<void>
+}
+
+/**
+ * Runs one upstream stream into the store (SPEC §6): the same event-stream
+ * parser as the hot path, each upstream frame turned into one format-neutral
+ * event (kept once; readers render it in their own format), and the same
+ * rules for how a stream may end: `[DONE]` or a clean end where the upstream
+ * kind ends that way → `stop`; an in-band error, a truncated or broken
+ * stream, a timeout, a cancel, nobody reading, a full buffer → `error`.
+ */
+export function startProducer (o: ProducerOptions): Producer {
+  const { store, id, upstream, response, controller } = o
+  const body = response.body
+  const summary: StreamSummary = { finishReason: null, usage: null }
+  const startedAt = performance.now()
+  let finished = false
+  let bytes = 0
+  let events = 0
+  let pending = 0
+  let chain: Promise<unknown> = Promise.resolve()
+  let resolveDone!: () => void
+  const done = new Promise<void>((resolve) => { resolveDone = resolve })
+
+  const parser = createSseParser({ onEvent })
+  body.on('data', (chunk: Buffer) => { if (!finished) parser.push(chunk) })
+  body.on('end', () => {
+    const truncated = parser.end()
+    if (finished) return
+    if (!truncated && upstream.kind.endsWithoutDone(o.endpoint)) complete()
+    // A stream that just stops must never look complete (PROTOCOLS §4).
+    else fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
+  })
+  body.on('error', (err: unknown) => {
+    if (finished) return
+    const mapped = mapUpstreamFailure(err, upstream.name)
+    fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
+  })
+
+  const total = setTimeout(() => fail(UpstreamTimeoutError({}, `Stream took longer than the total timeout of ${o.totalMs} ms`), 'timeout'), o.totalMs)
+  total.unref()
+  let watchdog = setTimeout(checkReaders, o.detachTimeoutMs)
+  watchdog.unref()
+
+  function onEvent (event: SseEvent): void {
+    if (finished) return
+    const data = event.data
+    if (data === '[DONE]') { complete(); return }
+    try {
+      const inBand = data.includes('"error"') ? streamError(data) : undefined
+      if (inBand) { fail(inBand, 'upstream_error'); return }
+      const chunk = JSON.parse(data) as Chunk
+      recordSummary(chunk, summary)
+      if (o.dropUsageChunk && isUsageOnly(chunk)) return
+      let stored = data
+      if (o.alias !== undefined) {
+        chunk.model = o.alias
+        stored = JSON.stringify(chunk)
+      }
+      const text = deltaText(chunk, o.endpoint)
+      bytes += Buffer.byteLength(stored) + Buffer.byteLength(text)
+      if (bytes > o.maxBufferBytes) {
+        fail(StreamBufferFullError({}, `The stream's buffer of ${o.maxBufferBytes} bytes is full`), 'upstream_error')
+        return
+      }
+      append({ type: 'chunk', data: stored, text })
+    } catch (err) {
+      fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error')
+    }
+  }
+
+  /** An error the upstream reported inside the stream (OpenAI's object or Xinference's string), as a relay error. */
+  function streamError (data: string): RelayError | undefined {
+    const payload = JSON.parse(data) as unknown
+    if (!payload || typeof payload !== 'object') return undefined
+    const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
+    if (!parsed) return undefined
+    const err = UpstreamError({}, parsed.message)
+    if (parsed.type) err.type = parsed.type
+    if (parsed.code) err.relayCode = parsed.code
+    err.param = parsed.param
+    return err
+  }
+
+  /** Appends in order; a slow store makes the producer stop reading upstream for a while (backpressure). */
+  function append (event: StreamEvent): Promise<unknown> {
+    events++
+    pending++
+    if (pending > MAX_PENDING_APPENDS) body.pause()
+    chain = chain.then(() => store.append(id, event)).catch((err: unknown) => {
+      o.log.warn({ streamId: id, err: (err as Error).message }, 'could not store a stream event')
+    }).finally(() => {
+      pending--
+      if (pending <= MAX_PENDING_APPENDS && body.isPaused() && !finished) body.resume()
+    })
+    return chain
+  }
+
+  function complete (): void {
+    end({ type: 'stop', finishReason: summary.finishReason, usage: summary.usage }, 'completed')
+  }
+
+  function fail (err: RelayError, outcome: Outcome): void {
+    if (finished) return
+    end({ type: 'error', error: errorEnvelope(err).error }, outcome, err.message)
+    // After an error nothing the upstream still sends may be stored; stop it.
+    controller.abort(err)
+  }
+
+  function end (last: StreamEvent, outcome: Outcome, error?: string): void {
+    finished = true
+    clearTimeout(total)
+    clearTimeout(watchdog)
+    // Let whatever follows [DONE] drain unread, as the hot path does.
+    body.resume()
+    void append(last).then(() => {
+      const usage = summary.usage
+      o.log.info({
+        ...o.logFields,
+        streamId: id,
+        outcome,
+        durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        events,
+        finishReason: summary.finishReason ?? undefined,
+        promptTokens: usage ? (usage.prompt_tokens ?? null) : null,
+        completionTokens: usage ? (usage.completion_tokens ?? null) : null,
+        error,
+      }, 'stream finished')
+      resolveDone()
+    })
+  }
+
+  /** No reader for detachTimeoutMs while generating: nobody will read this, stop paying for it. */
+  async function checkReaders (): Promise<void> {
+    if (finished) return
+    const info = await store.info(id)
+    if (finished || !info) return
+    const idle = info.readers > 0 ? 0 : Date.now() - info.readersChangedAt
+    if (idle >= o.detachTimeoutMs) {
+      fail(StreamDetachedError({}, `No reader was attached for ${o.detachTimeoutMs} ms; the generation was stopped`), 'client_aborted')
+      return
+    }
+    watchdog = setTimeout(checkReaders, o.detachTimeoutMs - idle)
+    watchdog.unref()
+  }
+
+  return {
+    cancel: (err, outcome) => fail(err, outcome),
+    done,
+  }
+}

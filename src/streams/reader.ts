@@ -1,0 +1,101 @@
+import type { OutgoingHttpHeaders } from 'node:http'
+import type { FastifyReply } from 'fastify'
+import type { FrameFormat } from '../formats/types.js'
+import type { RequestState } from '../streaming/request-state.js'
+import { streamHeaders } from '../streaming/sse-headers.js'
+import { isFinal, type StreamStore } from './store.js'
+
+export interface ReaderOptions {
+  store: StreamStore
+  id: string
+  /** A format with `renderEvent` (an event-stream format). */
+  format: FrameFormat
+  /** Send the events numbered above this (Last-Event-ID; 0 for all). */
+  after: number
+  reply: FastifyReply
+  heartbeatMs: number
+  state: RequestState
+}
+
+/**
+ * One EventSource reader of a stored stream (SPEC §6): the events after
+ * `after` from the store, then each new one as it is appended, every one
+ * with its `id:`; the response ends after the final event. Headers go out at
+ * once (EventSource fires `open`), with whatever the hooks set, CORS
+ * included, since the reply is hijacked (PROTOCOLS §5).
+ *
+ * One loop reads from the store and writes, and it never runs twice at once:
+ * an append while it awaits the store just makes it go round again. So the
+ * events leave in order, each once, whether they came from the replay or live.
+ * A full socket stops the loop until 'drain'; the store holds the rest.
+ */
+export async function serveReader (o: ReaderOptions): Promise<void> {
+  const { store, id, format, reply, state } = o
+  const render = format.renderEvent as NonNullable<FrameFormat['renderEvent']>
+  const res = reply.raw
+  let sent = o.after
+  let running = false
+  let again = false
+  let waitingDrain = false
+  let closed = false
+
+  reply.hijack()
+  res.writeHead(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
+  res.flushHeaders()
+  state.ttfbMs = performance.now() - state.startedAt
+
+  const heartbeat = format.heartbeat
+  const timer = setTimeout(function beat () {
+    if (heartbeat !== undefined && !closed) res.write(heartbeat)
+    timer.refresh()
+  }, o.heartbeatMs)
+  timer.unref()
+
+  const unsubscribe = store.subscribe(id, () => { void pump() })
+  res.once('close', () => {
+    closed = true
+    clearTimeout(timer)
+    unsubscribe()
+    void store.detach(id)
+  })
+  await store.attach(id)
+  await pump()
+
+  async function pump (): Promise<void> {
+    if (running) { again = true; return }
+    running = true
+    try {
+      do {
+        again = false
+        if (closed || waitingDrain) return
+        const events = await store.eventsAfter(id, sent)
+        if (closed) return
+        // Expired or removed under the reader: nothing more will come.
+        if (events === undefined) { res.end(); return }
+        for (const { seq, event } of events) {
+          if (seq <= sent) continue
+          sent = seq
+          const out = render(event, seq)
+          if (isFinal(event)) {
+            // Delivered once it is flushed to the socket, not merely queued.
+            res.end(out, () => { void store.markDelivered(id) })
+            state.outcome = event.type === 'stop' ? 'completed' : 'upstream_error'
+            if (out !== undefined) state.frames++
+            closed = true
+            return
+          }
+          if (out === undefined) continue
+          state.frames++
+          timer.refresh()
+          if (!res.write(out)) {
+            waitingDrain = true
+            res.once('drain', () => { waitingDrain = false; void pump() })
+            return
+          }
+        }
+      } while (again)
+    } finally {
+      running = false
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import type { StreamEvent } from '../formats/types.js'
+
+/**
+ * Where the EventSource flow keeps its streams (SPEC §6): each stream is an
+ * append-only list of format-neutral events numbered 1, 2, 3, … (the numbers
+ * are the `id:` every reader sees, whatever its format), plus a little state.
+ *
+ * One producer appends; any number of readers replay and follow. Every method
+ * is async so that a shared implementation (Redis, SPEC §9) fits behind the
+ * same interface as the in-memory one; `subscribe` is only a wake-up signal
+ * ("something was appended"), readers then fetch with `eventsAfter`, which is
+ * what a pub/sub channel can carry cheaply.
+ */
+export interface StreamStore {
+  /** Registers a new, empty stream; it expires `ttlMs` after creation, or after it finished if that is later. */
+  create (id: string, options: CreateOptions): Promise<StreamInfo>
+  /**
+   * Appends the next event and wakes the subscribers; resolves with its number.
+   * A `stop` or `error` event is final: appending it marks the stream finished
+   * (in one step, so no reader can see the end without the final event).
+   * Rejects for an unknown stream or one already finished.
+   */
+  append (id: string, event: StreamEvent): Promise<number>
+  /** The events numbered above `after`, in order; undefined when the stream is unknown or expired. */
+  eventsAfter (id: string, after: number): Promise<StoredEvent[] | undefined>
+  /** The stream's state; undefined when unknown or expired. */
+  info (id: string): Promise<StreamInfo | undefined>
+  /** Calls `onAppend` after each append (and once when the stream is removed); returns the unsubscribe function. */
+  subscribe (id: string, onAppend: () => void): () => void
+  /** A reader attached / went away: the producer aborts a generation nobody reads (streams.detachTimeoutMs). */
+  attach (id: string): Promise<void>
+  detach (id: string): Promise<void>
+  /** The final event reached a reader: from now on a GET without Last-Event-ID answers 204. */
+  markDelivered (id: string): Promise<void>
+  /** Removes a stream at once (expiry does the same on its own). */
+  delete (id: string): Promise<void>
+  /** Drops every stream and timer; the store is not used afterwards. */
+  close (): Promise<void>
+}
+
+export interface CreateOptions {
+  ttlMs: number
+  /** The frame format a reader gets when it names none (the POST's format). */
+  format: string
+}
+
+export interface StoredEvent {
+  /** 1, 2, 3, …: the event's `id:`. */
+  seq: number
+  event: StreamEvent
+}
+
+export interface StreamInfo {
+  id: string
+  format: string
+  /** Epoch ms. */
+  createdAt: number
+  /** Epoch ms after which the stream is gone; moved to `finishedAt + ttlMs` when that is later. */
+  expiresAt: number
+  /** Number of the last event appended; 0 before the first. */
+  lastSeq: number
+  /** The final event (`stop` or `error`) was appended. */
+  finished: boolean
+  /** The final event was written to a reader. */
+  delivered: boolean
+  /** Readers attached right now. */
+  readers: number
+  /** Epoch ms of the last attach or detach (creation time before any). */
+  readersChangedAt: number
+}
+
+/** Whether an event ends its stream. */
+export function isFinal (event: StreamEvent): boolean {
+  return event.type !== 'chunk'
+}
