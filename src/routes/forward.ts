@@ -10,6 +10,7 @@ import type { StreamSummary } from '../formats/types.js'
 import { relayStream } from '../streaming/relay-stream.js'
 import { headerValue, readText, upstreamHttpError } from '../upstream/read-error.js'
 import { inboundHeaders } from '../upstream/headers.js'
+import { beforeFirstByte, markRetryable, retryableStatus } from '../upstream/failover.js'
 import type { Route } from '../upstream/router.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import { validateBody, type ApiBody } from './validate-body.js'
@@ -25,8 +26,7 @@ const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024
 export async function forward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const state = request.relayState
   const plan = planForward(ctx, endpoint, request)
-  const { route, upstream, stream, askUsage } = plan
-  const formatName = plan.format
+  const { stream } = plan
 
   // One controller per request: the client going away, the total timeout and a
   // mid-stream failure all end the upstream request through it.
@@ -44,22 +44,43 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   // After the close listener: a stream slot is given back on that same close, whatever ends the request.
   await ctx.limits.admit({ identity: plan.identity, request, reply, stream })
 
-  let response: UpstreamResponse
-  try {
-    response = await callUpstream(plan, endpoint, request, controller.signal)
-  } catch (err) {
-    // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
-    if (state.clientGone) { reply.hijack(); return }
-    const headers = (err as { headers?: Record<string, string> }).headers
-    if (headers) reply.headers(headers)
-    throw err
+  // Failover (SPEC §9): until a byte reached the client, a connect error, reset, 429 or 5xx
+  // moves the request to the route's next upstream (upstream/failover.ts decides).
+  const attempts = ctx.router.attempts(plan.route, controller.signal)
+  state.retried = attempts.retried
+  for (let upstream: Upstream | undefined = attempts.first(); upstream !== undefined;) {
+    try {
+      await deliver(ctx, endpoint, request, reply, retarget(plan, upstream, state), controller)
+      attempts.succeeded()
+      return
+    } catch (err) {
+      upstream = attempts.failed(err)
+      // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
+      if (state.clientGone) { reply.hijack(); return }
+      if (upstream === undefined) {
+        const headers = (err as { headers?: Record<string, string> }).headers
+        if (headers) reply.headers(headers)
+        throw err
+      }
+    }
   }
+}
 
-  if (!stream) {
+/**
+ * One attempt on one upstream: the call, then the JSON answer, or the stream
+ * up to its first byte (relayStream resolves then). Every failure it rejects
+ * with happened before anything reached the client, with the upstream body
+ * already consumed or destroyed, so the caller may try the next upstream.
+ */
+async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController): Promise<void> {
+  const state = request.relayState
+  const { route, upstream, askUsage } = plan
+  const response = await callUpstream(plan, endpoint, request, controller.signal)
+  if (!plan.stream) {
     await sendJson(reply, response, route, state)
     return
   }
-  const format = FORMATS[formatName as FormatName]
+  const format = FORMATS[plan.format as FormatName]
   const summary: StreamSummary = { finishReason: null, usage: null }
   state.summary = summary
   const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary })
@@ -73,7 +94,21 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
     heartbeatMs: ctx.config.heartbeatMs,
     state,
     abortUpstream: (reason) => controller.abort(reason),
-  })
+  }).catch((err: unknown) => { throw beforeFirstByte(err) })
+}
+
+/** The plan for another upstream of the same route: the upstream may differ in asking for usage, so its body may too. */
+function retarget (plan: ForwardPlan, upstream: Upstream, state: FastifyRequest['relayState']): ForwardPlan {
+  state.upstream = upstream.name
+  if (upstream === plan.upstream) return plan
+  const askUsage = asksUsage(upstream, plan.stream, plan.body)
+  const outgoing = askUsage === plan.askUsage ? plan.outgoing : JSON.stringify(rewriteBody(plan.body, plan.route, askUsage))
+  return { ...plan, upstream, askUsage, outgoing }
+}
+
+/** The relay asks for usage on the client's behalf when the upstream supports it and the client did not ask itself. */
+function asksUsage (upstream: Upstream, stream: boolean, body: ApiBody): boolean {
+  return stream && upstream.config.includeUsage && upstream.kind.supportsIncludeUsage && body.stream_options?.include_usage !== true
 }
 
 /** What a request resolved to before its upstream call; POST /v1/streams plans the same way. */
@@ -110,8 +145,7 @@ export function planForward (ctx: RelayContext, endpoint: Endpoint, request: Fas
 
   const upstream = route.upstreams[0] as Upstream
   state.upstream = upstream.name
-  const askUsage = stream && upstream.config.includeUsage && upstream.kind.supportsIncludeUsage &&
-    body.stream_options?.include_usage !== true
+  const askUsage = asksUsage(upstream, stream, body)
   const outgoing = JSON.stringify(rewriteBody(body, route, askUsage))
   return { identity, body, route, upstream, stream, format, askUsage, outgoing }
 }
@@ -124,7 +158,10 @@ export function planForward (ctx: RelayContext, endpoint: Endpoint, request: Fas
 export async function callUpstream (plan: ForwardPlan, endpoint: Endpoint, request: FastifyRequest, signal: AbortSignal): Promise<UpstreamResponse> {
   const { upstream } = plan
   const response = await upstream.call({ endpoint, body: plan.outgoing, stream: plan.stream, requestId: request.id, clientHeaders: request.headers, signal })
-  if (response.statusCode >= 300) throw await upstreamHttpError(upstream, response)
+  if (response.statusCode >= 300) {
+    const err = await upstreamHttpError(upstream, response)
+    throw retryableStatus(response.statusCode) ? markRetryable(err, `HTTP ${response.statusCode}`) : err
+  }
   if (plan.stream) {
     const contentType = headerValue(response.headers['content-type']) ?? ''
     if (!contentType.startsWith('text/event-stream')) {
@@ -160,7 +197,7 @@ async function sendJson (reply: FastifyReply, response: UpstreamResponse, route:
     try {
       json = JSON.parse(text)
     } catch {
-      throw UpstreamError({}, `Upstream "${route.upstreams[0]?.name}" answered with malformed JSON`)
+      throw UpstreamError({}, `Upstream "${state.upstream}" answered with malformed JSON`)
     }
     state.summary = {
       finishReason: typeof json.choices?.[0]?.finish_reason === 'string' ? json.choices[0].finish_reason as string : null,
