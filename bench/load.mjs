@@ -166,7 +166,8 @@ const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rs
 const cpu0 = cpuSeconds(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 await run(S, C, RAMP);
-const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+const t1 = process.hrtime.bigint();
+const wall = Number(t1 - t0) / 1e9;
 const cpu = cpuSeconds(PIDS) - cpu0, mockCpu = cpuSeconds(MOCK) - mock0;
 const self = process.cpuUsage(self0);
 clearTimeout(cap);
@@ -182,6 +183,8 @@ const done = m.ok + m.failed;
 const perFrame = (x) => (m.frames ? r1((x * 1e6) / m.frames) : null);
 process.stdout.write(`${JSON.stringify({
   label: o.label, url: o.url, mode: o.mode, format: o.format, c: C, s: S, n: N, i: I, ramp_ms: RAMP,
+  // the measured window on CLOCK_MONOTONIC in µs, the clock of a --cpu-prof profile's timestamps
+  window_us: [Number(t0 / 1000n), Number(t1 / 1000n)],
   ok: m.ok, failed: m.failed, not_started: S - done, errors: m.errors, warmup_failed: warmupFailed,
   frames: m.frames, frames_expected: STREAM ? S * N : 0, done_missing: m.doneMissing, usage_seen: m.usage,
   id_gaps: m.idGaps, bad_frames: m.badFrames, open_peak: openPeak, connections: m.sockets.size,

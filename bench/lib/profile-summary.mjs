@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Where a V8 .cpuprofile (node --cpu-prof) spent its time: self time grouped by
 // package / node subsystem / relay file, and the top functions. Idle is left out,
-// so percentages are of the time the process was on CPU.
+// so percentages are of the time the process was on CPU. The command line
+// summarises whole profiles; run.mjs only the measured window.
 //   node bench/lib/profile-summary.mjs bench/results/profiles/relay-openai-paced.cpuprofile
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +16,20 @@ function bucket({ functionName: fn, url }) {
   return dist ? `relay ${dist[1]}` : url.replace(/^file:\/\//, '');
 }
 
-export function summarize(file, top = 12) {
+/**
+ * window: [from, to] in µs of CLOCK_MONOTONIC (the profile's own clock, and
+ * load.mjs's window_us), to leave out start-up, warm-up and shutdown.
+ */
+export function summarize(file, { top = 12, window } = {}) {
   const p = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map(); // node id -> µs
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (window && (t < window[0] || t > window[1])) continue;
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const groups = new Map(), fns = new Map();
   let busy = 0;
   for (const [id, us] of self) {
@@ -38,7 +48,7 @@ export function summarize(file, top = 12) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const f of process.argv.slice(2)) {
-    const s = summarize(f, 20);
+    const s = summarize(f, { top: 20 });
     console.log(`\n${f}: ${s.busy_ms} ms on CPU`);
     for (const g of s.groups) console.log(`  ${String(g.pct).padStart(5)} %  ${g.name}`);
     console.log('  top functions (self time):');
