@@ -46,6 +46,14 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
 
   return new Promise<void>((resolve, reject) => {
     const parser = createSseParser({ onEvent })
+    // The client may have left (and the upstream call been aborted) before these listeners were
+    // attached: their events are gone, so settle now or the route's promise would never settle.
+    if (res.closed || body.destroyed) {
+      finished = true
+      body.destroy()
+      reject(res.closed ? clientGone() : mapUpstreamFailure(body.errored ?? new Error('response body closed'), upstream.name))
+      return
+    }
 
     body.on('data', (chunk: Buffer) => {
       if (finished) return // after [DONE] or an error: let the rest drain, unread
@@ -74,18 +82,23 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
 
     body.on('error', (err: unknown) => {
       if (finished) return
-      if (state.clientGone) { finish(); return }
       const mapped = mapUpstreamFailure(err, upstream.name)
       if (!started) {
         finished = true
         reject(mapped)
+      } else if (state.clientGone) {
+        finish()
       } else {
         fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
       }
     })
 
     res.on('close', () => {
-      if (!finished) finish()
+      if (finished) return
+      finish()
+      // Before the first byte the promise is still pending: reject it, and the route sees
+      // state.clientGone and answers nobody (the upstream call was aborted on this same close).
+      if (!started) reject(clientGone())
     })
 
     function start (): void {
@@ -162,6 +175,10 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
       o.abortUpstream(err)
       if (out === undefined) res.destroy()
       else res.end(out)
+    }
+
+    function clientGone (): Error {
+      return new Error('client disconnected before the first byte')
     }
 
     function finish (outcome?: Outcome): void {

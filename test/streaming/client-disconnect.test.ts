@@ -101,3 +101,23 @@ t.test('client gone before the upstream answered its headers', async (t) => {
   // The relay is still healthy afterwards.
   t.equal((await fetch(`${relay.url}/healthz`)).status, 200)
 })
+
+t.test('client gone after the upstream\'s headers, before its first body byte', async (t) => {
+  const { up, relay } = await setUp(t)
+  up.handler = async (req, res) => {
+    res.writeHead(200, SSE_HEADERS)
+    res.flushHeaders()
+    await once(req.socket, 'close', { signal: AbortSignal.timeout(5000) }).catch(() => {})
+  }
+  const controller = new AbortController()
+  const pending = fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: controller.signal })
+  for (let i = 0; i < 100 && up.requests.length === 0; i++) await sleep(10)
+  await sleep(100) // the headers reach the relay; the client still has nothing
+  const at = performance.now()
+  controller.abort()
+  await t.rejects(pending, { name: 'AbortError' })
+  await closedWithin(t, up, at)
+  const summary = await summaryOf(relay)
+  t.equal(summary?.outcome, 'client_aborted')
+  t.same(relay.logs.filter((l) => l.level >= 40 && !/no client API keys/.test(l.msg)).map((l) => l.msg), [], 'no warning or error logged')
+})
