@@ -1,7 +1,14 @@
 #!/usr/bin/env node
+import type { FastifyInstance } from 'fastify'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'
+import { UnavailableError } from './errors.js'
 import { buildServer } from './server.js'
+
+/** After the grace period, how long closing may still take before the process exits anyway. */
+const CLOSE_DEADLINE_MS = 5_000
+/** Retry-After (seconds) on the error frame of a stream ended by the shutdown. */
+const SHUTDOWN_RETRY_AFTER_S = 5
 
 /**
  * The process shell: the only place that reads process.env and argv, listens
@@ -26,13 +33,13 @@ async function main (): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
-    app.relay.draining = true
+    // Whatever happens below, the process ends: a stuck close must not keep a pod alive forever.
     const force = setTimeout(() => {
-      app.log.warn('shutdown grace period over: exiting')
+      app.log.warn('shutdown took too long: exiting')
       process.exit(0)
-    }, config.shutdownGraceMs + 5_000)
+    }, config.shutdownGraceMs + CLOSE_DEADLINE_MS)
     force.unref()
-    app.close().then(() => process.exit(0), (err: unknown) => {
+    drain(app, config.shutdownGraceMs).then(() => process.exit(0), (err: unknown) => {
       app.log.error({ err }, 'error while closing')
       process.exit(1)
     })
@@ -41,6 +48,38 @@ async function main (): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'))
 
   await app.listen({ host: config.host, port: config.port })
+}
+
+/**
+ * Graceful shutdown (SPEC §9). The listener stays open during the grace
+ * period so that load balancers still get their answers: /readyz says 503
+ * and new requests are refused with 503 `unavailable` + Retry-After (both
+ * read `draining`). In-flight streams may finish within `graceMs`; the
+ * moment the last one does, closing starts. Those still running when the
+ * grace is over are ended through their upstream request, which gives each
+ * client an error frame in its format (never a silent cut, never [DONE]).
+ * Then Fastify closes: idle keep-alive connections are closed
+ * (`forceCloseConnections: 'idle'`, Fastify 5's default), so they cannot hold
+ * the exit.
+ */
+async function drain (app: FastifyInstance, graceMs: number): Promise<void> {
+  const { relay } = app
+  relay.draining = true
+  const router = relay.router
+  app.log.info({ inflight: router.active, graceMs }, 'draining: /readyz answers 503 and new requests are refused')
+
+  let timer: NodeJS.Timeout | undefined
+  const graceOver = await Promise.race([
+    router.whenIdle().then(() => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs) }),
+  ])
+  clearTimeout(timer)
+  if (graceOver && router.active > 0) {
+    app.log.warn({ inflight: router.active }, 'grace period over: ending the remaining streams with an error')
+    router.abortAll(UnavailableError({ retryAfter: SHUTDOWN_RETRY_AFTER_S }, 'The relay is shutting down'))
+  }
+  await app.close()
+  app.log.info('closed')
 }
 
 main().catch((err: unknown) => {
