@@ -31,7 +31,7 @@ export const openaiFormat: FrameFormat = {
           recordSummary(chunk, ctx.summary)
           if (ctx.dropUsageChunk && isUsageOnly(chunk)) return undefined
         }
-        if (ctx.alias === undefined) return raw
+        if (ctx.alias === undefined) return ctx.reframe === true ? dataFrame(data) : raw
         chunk ??= JSON.parse(data) as Chunk
         chunk.model = ctx.alias
         return `data: ${JSON.stringify(chunk)}\n\n`
@@ -52,10 +52,15 @@ export const openaiFormat: FrameFormat = {
 function renderEvent (event: StreamEvent, id: number): string {
   switch (event.type) {
     case 'chunk':
-      return `id: ${id}\ndata: ${event.data.includes('\n') ? event.data.replaceAll('\n', '\ndata: ') : event.data}\n\n`
+      return `id: ${id}\n${dataFrame(event.data)}`
     case 'stop':
       return `id: ${id}\ndata: [DONE]\n\n`
     case 'error':
       return `id: ${id}\ndata: ${JSON.stringify({ error: event.error })}\n\n`
   }
+}
+
+/** `data: …` with LF line ends; data that spanned several `data:` lines keeps doing so. */
+function dataFrame (data: string): string {
+  return `data: ${data.includes('\n') ? data.replaceAll('\n', '\ndata: ') : data}\n\n`
 }

@@ -23,6 +23,8 @@ export interface FormatContext {
   dropUsageChunk: boolean
   /** Filled in by the writer as frames pass. */
   summary: StreamSummary
+  /** The upstream's frame bytes are not OpenAI's (UpstreamKind.reframe): write `openai` frames anew from their data. */
+  reframe?: boolean
 }
 
 /** Bytes for the client, or undefined for "send nothing". */

@@ -83,7 +83,7 @@ async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyR
   const format = FORMATS[plan.format as FormatName]
   const summary: StreamSummary = { finishReason: null, usage: null }
   state.summary = summary
-  const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary })
+  const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary, reframe: upstream.kind.reframe })
   await relayStream({
     reply,
     upstream,

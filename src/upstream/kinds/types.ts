@@ -24,4 +24,9 @@ export interface UpstreamKind {
   parseModels (json: unknown): ModelEntry[]
   /** True when a stream of this endpoint legitimately ends with no `data: [DONE]` (Xinference completions). */
   endsWithoutDone (endpoint: Endpoint): boolean
+  /**
+   * True when the server's frame bytes are not OpenAI's own (Xinference: sse-starlette's CRLF line
+   * ends), so `openai` frames are written anew as `data: <json>\n\n` instead of forwarded byte for byte.
+   */
+  readonly reframe?: boolean
 }
