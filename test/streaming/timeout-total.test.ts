@@ -40,7 +40,9 @@ t.test('total timeout before the first byte: 504', async (t) => {
   const up = await startUpstream(t)
   up.handler = async (_req, res) => {
     await sleep(1500)
-    if (!res.destroyed) await streamLater(res)
+    if (res.destroyed) return
+    res.writeHead(200, SSE_HEADERS)
+    res.end(`data: ${chatChunk('late')}\n\ndata: [DONE]\n\n`)
   }
   const relay = await startRelay(t, { timeouts: { totalMs: 300 }, upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
   const res = await fetch(`${relay.url}/v1/chat/completions`, {
@@ -50,7 +52,23 @@ t.test('total timeout before the first byte: 504', async (t) => {
   t.same(await res.json(), { error: { message: 'Request took longer than the total timeout of 300 ms', type: 'timeout_error', param: null, code: 'upstream_timeout' } })
 })
 
-async function streamLater (res: import('node:http').ServerResponse): Promise<void> {
-  res.writeHead(200, SSE_HEADERS)
-  res.end(`data: ${chatChunk('late')}\n\ndata: [DONE]\n\n`)
-}
+t.test('total timeout while a non-streamed answer trickles in: 504, upstream aborted', async (t) => {
+  const up = await startUpstream(t)
+  up.handler = async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.write('{"id":"x","object":"chat.completion","choices":[')
+    for (let i = 0; i < 100 && !res.destroyed; i++) {
+      await sleep(50)
+      res.write(' ')
+    }
+    if (!res.destroyed) res.end(']}')
+  }
+  const relay = await startRelay(t, { timeouts: { idleMs: 300, totalMs: 500 }, upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
+  const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test') })
+  t.equal(res.status, 504)
+  t.same(await res.json(), { error: { message: 'Request took longer than the total timeout of 500 ms', type: 'timeout_error', param: null, code: 'upstream_timeout' } })
+  const closed = await Promise.race([up.requests[0]!.socketClosed.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref())])
+  t.ok(closed, 'the upstream\'s socket was closed')
+  await sleep(50)
+  t.equal(relay.summaries()[0]?.outcome, 'timeout')
+})
