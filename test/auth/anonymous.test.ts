@@ -11,7 +11,8 @@ t.test('no keys on loopback: served anonymously, one warning', async (t) => {
     res.end('{"object":"chat.completion","choices":[]}')
   })
   const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, apiKey: 'sk-up' }] })
-  for (const headers of [{}, { authorization: 'Bearer anything-goes' }, { authorization: 'garbage' }]) {
+  const variants: Array<Record<string, string>> = [{}, { authorization: 'Bearer anything-goes' }, { authorization: 'garbage' }]
+  for (const headers of variants) {
     const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: chatBody('gpt-test') })
     t.equal(res.status, 200, JSON.stringify(headers))
     await res.text()
