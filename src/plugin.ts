@@ -55,7 +55,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   const { config: given, prefix, playground, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
-  const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '' })
+  const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name) })
   const limits = createLimits(config, metrics)
   const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false }
   app.decorate('relay', ctx)

@@ -17,6 +17,8 @@ export interface MetricsOptions {
   processMetrics: boolean
   /** The relay's route prefix: only requests under `${prefix}/v1/` are API requests. */
   prefix: string
+  /** Names of the configured upstreams: their breaker gauges start at 0, so every upstream has a series. */
+  upstreams: string[]
 }
 
 export interface RelayMetrics {
@@ -96,6 +98,7 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
     labelNames: ['upstream'] as const,
     registers,
   })
+  for (const upstream of options.upstreams) breakerOpen.set({ upstream }, 0)
   const retries = new Counter({
     name: `${METRIC_PREFIX}upstream_retries_total`,
     help: 'Requests moved on to another upstream after this one failed before the first byte.',
