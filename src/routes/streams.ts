@@ -42,6 +42,12 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     const state = request.relayState
     const plan = planForward(ctx, 'chat', request, { forceStream: true })
     const format = defaultFormat(request, plan.format)
+    // Per-key and global limits (SPEC §9). The stream slot belongs to the generation, which outlives
+    // this POST: the producer gives it back when it ends; until it has started, this reply's close does.
+    await ctx.limits.checkRate(plan.identity, request, reply)
+    const release = await ctx.limits.acquireStream(plan.identity)
+    let producing = false
+    reply.raw.once('close', () => { if (!producing) release() })
     const controller = new AbortController()
     const res = reply.raw
     const onClose = (): void => { if (!res.writableFinished) controller.abort(new Error('client disconnected')) }
@@ -75,6 +81,8 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
       logFields: { requestId: request.id, keyName: state.keyName, model: state.model, upstream: state.upstream },
     })
     producers.set(id, producer)
+    producing = true
+    void producer.done.then(release, release)
     void producer.done.then(() => producers.delete(id))
     reply.code(201)
     return { id, url: `${app.prefix}/v1/streams/${id}`, expires_at: new Date(info.expiresAt).toISOString() }
