@@ -83,6 +83,15 @@ function codeForStatus (status: number): string {
   }
 }
 
+/**
+ * Some upstreams echo the key they were sent in an error message ("Incorrect
+ * API key provided: sk-…"); the relay passes messages on, so it cuts the key
+ * out first: no answer or log line may hold it (SPEC §10).
+ */
+export function withoutSecret (text: string, secret: string | undefined): string {
+  return secret && text.includes(secret) ? text.split(secret).join('[redacted]') : text
+}
+
 export function isRelayError (err: unknown): err is RelayError {
   return err instanceof Error && typeof (err as RelayError).relayCode === 'string' && typeof (err as RelayError).statusCode === 'number'
 }

@@ -4,7 +4,7 @@ import { modelAllowed } from '../auth/keyring.js'
 import type { ClientIdentity } from '../auth/keyring.js'
 import type { FormatName } from '../config/schema.js'
 import type { RelayContext } from '../context.js'
-import { InvalidRequestError, ModelNotAllowedError, UnavailableError, UpstreamError, UpstreamTimeoutError } from '../errors.js'
+import { InvalidRequestError, ModelNotAllowedError, UnavailableError, UpstreamError, UpstreamTimeoutError, withoutSecret } from '../errors.js'
 import { FORMATS, FORMAT_NAMES, isFormatName } from '../formats/index.js'
 import type { StreamSummary } from '../formats/types.js'
 import { relayStream } from '../streaming/relay-stream.js'
@@ -166,7 +166,7 @@ export async function callUpstream (plan: ForwardPlan, endpoint: Endpoint, reque
     const contentType = headerValue(response.headers['content-type']) ?? ''
     if (!contentType.startsWith('text/event-stream')) {
       const text = await readText(response, 64 * 1024)
-      throw UpstreamError({}, `Upstream "${upstream.name}" answered a streaming request with ${contentType || 'no content type'}: ${text.slice(0, 200)}`)
+      throw UpstreamError({}, `Upstream "${upstream.name}" answered a streaming request with ${contentType || 'no content type'}: ${withoutSecret(text, upstream.config.apiKey).slice(0, 200)}`)
     }
   }
   return response

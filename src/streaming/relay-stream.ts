@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
-import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
+import { UpstreamError, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
 import type { FrameFormat, FrameWriter, Out } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import type { Outcome, RequestState } from './request-state.js'
@@ -140,7 +140,7 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
       if (!payload || typeof payload !== 'object') return undefined
       const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
       if (!parsed) return undefined
-      const err = UpstreamError({}, parsed.message)
+      const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
       if (parsed.type) err.type = parsed.type
       if (parsed.code) err.relayCode = parsed.code
       err.param = parsed.param

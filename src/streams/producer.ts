@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
-import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, type RelayError } from '../errors.js'
+import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import type { StreamEvent, StreamSummary } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
@@ -111,7 +111,7 @@ export function startProducer (o: ProducerOptions): Producer {
     if (!payload || typeof payload !== 'object') return undefined
     const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
     if (!parsed) return undefined
-    const err = UpstreamError({}, parsed.message)
+    const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
     if (parsed.type) err.type = parsed.type
     if (parsed.code) err.relayCode = parsed.code
     err.param = parsed.param

@@ -1,4 +1,4 @@
-import { UpstreamError, upstreamClientError, type RelayError } from '../errors.js'
+import { UpstreamError, upstreamClientError, withoutSecret, type RelayError } from '../errors.js'
 import { inboundHeaders } from './headers.js'
 import type { Upstream, UpstreamResponse } from './types.js'
 
@@ -14,7 +14,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024
 export async function upstreamHttpError (upstream: Upstream, response: UpstreamResponse): Promise<RelayError & { headers: Record<string, string> }> {
   const text = await readText(response, MAX_ERROR_BODY_BYTES)
   const contentType = headerValue(response.headers['content-type'])
-  const parsed = upstream.kind.parseError(response.statusCode, contentType, text)
+  const parsed = upstream.kind.parseError(response.statusCode, contentType, withoutSecret(text, upstream.config.apiKey))
   const status = response.statusCode
   const err = status >= 400 && status < 500
     ? upstreamClientError(status, parsed.message, parsed.type, parsed.code, parsed.param)
