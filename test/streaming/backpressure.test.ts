@@ -90,3 +90,31 @@ t.test('a client that does not read makes the upstream\'s writes back up; then i
   t.equal(relay.summaries().at(-1)?.outcome, 'completed')
   t.equal(relay.summaries().at(-1)?.frames, FRAMES, 'the log counts the data frames')
 })
+
+t.test('a client that leaves while the relay is holding the upstream back: the upstream is aborted', async (t) => {
+  const up = await startUpstream(t)
+  let written = 0
+  up.handler = async (_req, res) => {
+    res.writeHead(200, SSE_HEADERS)
+    for (let i = 0; i < FRAMES && !res.destroyed; i++) {
+      written = i + 1
+      if (!res.write(frame(i))) await Promise.race([once(res, 'drain'), once(res, 'close')])
+    }
+    if (!res.destroyed) res.end('data: [DONE]\n\n')
+  }
+  const relay = await startRelay(t, { heartbeatMs: 60_000, upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
+  const socket = connect(relay.port, '127.0.0.1')
+  await once(socket, 'connect')
+  const body = chatBody('gpt-test', { stream: true, stream_options: { include_usage: false } })
+  socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  socket.pause()
+  let last = -1
+  for (let i = 0; i < 100 && written !== last; i++) { last = written; await sleep(200) }
+  t.ok(written > 0 && written < FRAMES, `the upstream is held back (${written} of ${FRAMES} frames written)`)
+  const at = performance.now()
+  socket.destroy()
+  const closed = await Promise.race([up.requests[0]!.socketClosed.then(() => performance.now() - at), new Promise<number>((resolve) => setTimeout(resolve, 1000, -1).unref())])
+  t.ok(closed >= 0, `the upstream's socket closed within 1000 ms (${Math.round(closed)} ms)`)
+  await sleep(50)
+  t.equal(relay.summaries()[0]?.outcome, 'client_aborted')
+})
