@@ -93,3 +93,18 @@ t.test('demo /v1/embeddings answers the OpenAI list shape', async (t) => {
   t.notSame(json.data[0].embedding, json.data[1].embedding, 'different inputs give different vectors')
   t.same(Object.keys(json.usage).sort(), ['prompt_tokens', 'total_tokens'])
 })
+
+t.test('demo stream stopped by the client: logged client_aborted, the relay stays healthy', async (t) => {
+  const relay = await startRelay(t)
+  const controller = new AbortController()
+  const res = await fetch(`${relay.url}/v1/chat/completions?format=content`, { method: 'POST', headers: JSON_HEADERS, body: chatBody('demo', { stream: true }), signal: controller.signal })
+  const reader = res.body!.getReader()
+  const first = new TextDecoder().decode((await reader.read()).value)
+  t.match(first, /^id: 1\ndata: \{"content":"Hello! "\}\n\n/)
+  controller.abort()
+  for (let i = 0; i < 40 && relay.summaries().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.equal(relay.summaries()[0]?.outcome, 'client_aborted')
+  const again = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: JSON_HEADERS, body: chatBody('demo') })
+  t.equal(again.status, 200)
+  t.same(relay.logs.filter((l) => l.level >= 50), [], 'no error logged')
+})
