@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Usage } from '../formats/types.js'
+import type { Outcome } from '../streaming/request-state.js'
 import type { UpstreamObserver } from '../upstream/failover.js'
 import type { RequestSummary } from './request-log.js'
 
@@ -26,6 +28,11 @@ export interface RelayMetrics {
   readonly registry: Registry
   /** One finished request, from the one place that sees every request end (the log line's close event). */
   observeRequest (summary: RequestSummary): void
+  /**
+   * The end of an EventSource generation (POST /v1/streams), which outlives
+   * its HTTP requests: its tokens, and its failure as an upstream error.
+   */
+  observeGeneration (generation: FinishedGeneration): void
   streamOpened (): void
   streamClosed (): void
   /**
@@ -35,6 +42,14 @@ export interface RelayMetrics {
    * any, is counted from its summary, so no failure is counted twice.
    */
   readonly upstreamObserver: UpstreamObserver
+}
+
+export interface FinishedGeneration {
+  keyName: string | undefined
+  model: string | undefined
+  upstream: string
+  outcome: Outcome
+  usage: Usage | null
 }
 
 /**
@@ -106,6 +121,16 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
     registers,
   })
 
+  // Counted only when the upstream said so: a missing count is unknown, never zero or a guess.
+  function countTokens (key: string, model: string, prompt: number | null | undefined, completion: number | null | undefined): void {
+    if (isCount(prompt)) promptTokens.inc({ key, model }, prompt)
+    if (isCount(completion)) completionTokens.inc({ key, model }, completion)
+  }
+
+  function countFailure (upstream: string, outcome: Outcome): void {
+    if (outcome === 'upstream_error' || outcome === 'timeout') upstreamErrors.inc({ upstream, reason: outcome })
+  }
+
   return {
     registry,
     observeRequest (s) {
@@ -116,12 +141,12 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
       requests.inc({ key, model, upstream, status: String(s.status), outcome: s.outcome })
       duration.observe({ model, upstream }, s.durationMs / 1000)
       if (s.ttfbMs !== undefined) ttft.observe({ model, upstream }, s.ttfbMs / 1000)
-      // Counted only when the upstream said so: a missing count is unknown, never zero or a guess.
-      if (isCount(s.promptTokens)) promptTokens.inc({ key, model }, s.promptTokens)
-      if (isCount(s.completionTokens)) completionTokens.inc({ key, model }, s.completionTokens)
-      if (s.upstream !== undefined && (s.outcome === 'upstream_error' || s.outcome === 'timeout')) {
-        upstreamErrors.inc({ upstream, reason: s.outcome })
-      }
+      countTokens(key, model, s.promptTokens, s.completionTokens)
+      if (s.upstream !== undefined) countFailure(upstream, s.outcome)
+    },
+    observeGeneration (g) {
+      countTokens(g.keyName ?? '', g.model ?? '', g.usage?.prompt_tokens, g.usage?.completion_tokens)
+      countFailure(g.upstream, g.outcome)
     },
     streamOpened: () => activeStreams.inc(),
     streamClosed: () => activeStreams.dec(),

@@ -82,14 +82,18 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     })
     producers.set(id, producer)
     producing = true
-    void producer.done.then(release, release)
+    void producer.done.then(({ outcome, usage }) => {
+      release()
+      ctx.metrics.observeGeneration({ keyName: state.keyName, model: state.model, upstream: plan.upstream.name, outcome, usage })
+    })
     void producer.done.then(() => producers.delete(id))
     reply.code(201)
     return { id, url: `${app.prefix}/v1/streams/${id}`, expires_at: new Date(info.expiresAt).toISOString() }
   })
 
-  app.get<{ Params: { id: string } }>('/v1/streams/:id', async (request, reply) => {
-    const { id } = request.params
+  // A wildcard, not `:id`: the router answers an over-long `:id` itself (414, not the envelope).
+  app.get<{ Params: { '*': string } }>('/v1/streams/*', async (request, reply) => {
+    const id = request.params['*']
     const query = request.query as Record<string, unknown>
     const info = await known(id)
     const name = query.format ?? request.headers['x-relay-format'] ?? info.format
@@ -108,8 +112,8 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     await serveReader({ store, id, format: FORMATS[name], after, reply, heartbeatMs, state })
   })
 
-  app.delete<{ Params: { id: string } }>('/v1/streams/:id', async (request, reply) => {
-    const { id } = request.params
+  app.delete<{ Params: { '*': string } }>('/v1/streams/*', async (request, reply) => {
+    const id = request.params['*']
     await known(id)
     producers.get(id)?.cancel(StreamCancelledError({}, 'The stream was cancelled'), 'client_aborted')
     return reply.code(204).send()

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
 import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
-import type { StreamEvent, StreamSummary } from '../formats/types.js'
+import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import type { StreamStore } from './store.js'
@@ -33,8 +33,14 @@ export interface ProducerOptions {
 export interface Producer {
   /** Ends the generation with this error as the stream's last event, and aborts the upstream. No-op once finished. */
   cancel (err: RelayError, outcome: Outcome): void
-  /** Resolves when the final event is stored. */
-  readonly done: Promise<void>
+  /** Resolves when the final event is stored, with how the generation ended (for the metrics). */
+  readonly done: Promise<ProducerResult>
+}
+
+export interface ProducerResult {
+  outcome: Outcome
+  /** As the upstream reported it; null when it did not. */
+  usage: Usage | null
 }
 
 /**
@@ -55,8 +61,8 @@ export function startProducer (o: ProducerOptions): Producer {
   let events = 0
   let pending = 0
   let chain: Promise<unknown> = Promise.resolve()
-  let resolveDone!: () => void
-  const done = new Promise<void>((resolve) => { resolveDone = resolve })
+  let resolveDone!: (result: ProducerResult) => void
+  const done = new Promise<ProducerResult>((resolve) => { resolveDone = resolve })
 
   const parser = createSseParser({ onEvent })
   body.on('data', (chunk: Buffer) => { if (!finished) parser.push(chunk) })
@@ -162,7 +168,7 @@ export function startProducer (o: ProducerOptions): Producer {
         completionTokens: usage ? (usage.completion_tokens ?? null) : null,
         error,
       }, 'stream finished')
-      resolveDone()
+      resolveDone({ outcome, usage })
     })
   }
 

@@ -8,11 +8,15 @@ import { scrape, scrapeUntil, valueOf } from '../helpers/prometheus.js'
 
 t.test('POST /v1/streams: the generation holds the key\'s stream slot until it ends; requests per minute count too', async (t) => {
   const up = await startUpstream(t)
-  let letGo: (() => void) | undefined
+  const hold: { letGo?: () => void } = {}
+  const finishUpstream = async (): Promise<void> => {
+    while (hold.letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 5))
+    hold.letGo()
+  }
   up.handler = async (_req, res) => {
     res.writeHead(200, SSE_HEADERS)
     res.write(`data: ${chatChunk('a')}\n\n`)
-    await new Promise<void>((resolve) => { letGo = resolve })
+    await new Promise<void>((resolve) => { hold.letGo = resolve })
     await streamFrames(res, [chatChunk('b', { finish: 'stop' })])
   }
   const relay = await startRelay(t, {
@@ -39,8 +43,7 @@ t.test('POST /v1/streams: the generation holds the key\'s stream slot until it e
   t.equal(up.requests.length, 1, 'the refused generation never reached the upstream')
 
   // The generation ends: its slot comes back.
-  while (letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 5))
-  letGo()
+  await finishUpstream()
   const events = await fetch(`${relay.url}${url}?format=content`)
   t.equal(events.status, 200)
   t.match((await readAll(events)).text, /event: stop\n/)
@@ -48,7 +51,7 @@ t.test('POST /v1/streams: the generation holds the key\'s stream slot until it e
   t.equal(valueOf(samples, 'llm_relay_active_streams'), 0)
 
   // Third request of the minute: admitted, and it takes the slot again.
-  letGo = undefined
+  delete hold.letGo
   const third = await post()
   t.equal(third.status, 201)
   await third.text()
@@ -56,8 +59,7 @@ t.test('POST /v1/streams: the generation holds the key\'s stream slot until it e
   const fourth = await post()
   t.equal(fourth.status, 429)
   t.match(((await fourth.json()) as { error: { message: string } }).error.message, /^Rate limit of 3 requests per minute reached/)
-  while (letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 5))
-  letGo()
+  await finishUpstream()
   await scrapeUntil(relay.url, (s) => valueOf(s, 'llm_relay_active_streams') === 0)
 })
 
