@@ -48,7 +48,8 @@ t.test('no keep-alive while frames flow faster than heartbeatMs', async (t) => {
     }
     res.end('data: [DONE]\n\n')
   }
-  const relay = await startRelay(t, { heartbeatMs: 200, upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
+  // 50 ms gaps against a 400 ms heartbeat: a wide margin for a busy test machine.
+  const relay = await startRelay(t, { heartbeatMs: 400, upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
   const { text, reads } = await readAll(await post(relay.url))
   t.equal(text, frames.join('') + 'data: [DONE]\n\n', 'exactly the frames, no comment among them')
   t.ok(reads.length >= 8, `the frames came over time (${reads.length} reads)`)
