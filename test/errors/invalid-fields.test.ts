@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startRelay } from '../helpers/relay.js'
+import { FORMAT_NAMES } from '../../src/formats/index.js'
 
 // SPEC §10, 400 invalid_request: a missing or mistyped `model`, `messages`
 // (chat), `prompt` (completions), `input` (embeddings) or `stream`, and an
@@ -24,8 +25,12 @@ const CASES: Case[] = [
   { path: '/v1/embeddings', body: { model: 'demo', input: { text: 'x' } }, message: '"input" must be a string or an array', param: 'input' },
   { path: '/v1/chat/completions', body: { model: 'demo', messages: MESSAGES, stream: 'true' }, message: '"stream" must be a boolean', param: 'stream' },
   { path: '/v1/completions', body: { model: 'demo', prompt: 'hi', stream: 1 }, message: '"stream" must be a boolean', param: 'stream' },
-  { path: '/v1/chat/completions', body: { model: 'demo', messages: MESSAGES, stream: true }, query: '?format=xml', message: 'Unknown format "xml": use openai, content or text', param: 'format' },
+  { path: '/v1/chat/completions', body: { model: 'demo', messages: MESSAGES, stream: true }, query: '?format=xml', message: `Unknown format "xml": use ${FORMAT_NAMES.join(', ')}`, param: 'format' },
 ]
+
+t.test('the format list names the three formats of SPEC §5', async (t) => {
+  t.ok(['openai', 'content', 'text'].every((f) => (FORMAT_NAMES as string[]).includes(f)))
+})
 
 t.test('each invalid field is a 400 invalid_request naming the field', async (t) => {
   const relay = await startRelay(t)
@@ -54,7 +59,7 @@ t.test('an unknown X-Relay-Format header is rejected like ?format=', async (t) =
   })
   t.equal(res.status, 400)
   t.strictSame(await res.json(), {
-    error: { message: 'Unknown format "yaml": use openai, content or text', type: 'invalid_request_error', param: 'format', code: 'invalid_request' },
+    error: { message: `Unknown format "yaml": use ${FORMAT_NAMES.join(', ')}`, type: 'invalid_request_error', param: 'format', code: 'invalid_request' },
   })
 })
 

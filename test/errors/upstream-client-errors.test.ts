@@ -31,7 +31,7 @@ const CASES: Case[] = [
     kind: 'xinference',
     handler: json(404, { detail: 'Model not found' }),
     status: 404,
-    error: { message: 'Model not found', type: 'invalid_request_error', param: null, code: 'not_found' },
+    error: { message: 'Model not found', type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
   },
   {
     name: 'FastAPI validation list',
