@@ -15,13 +15,15 @@ export interface Inflight {
   track (upstream: Upstream): Upstream
   /** Resolves when no upstream request is running (at once if none is). */
   whenIdle (): Promise<void>
-  /** Aborts every running upstream request with `reason` (a RelayError, so clients see its code). */
+  /** Aborts every running upstream request with `reason` (a RelayError, so clients see its code), and every later one. */
   abortAll (reason: unknown): void
 }
 
 export function createInflight (): Inflight {
   const running = new Set<AbortController>()
   let waiters: Array<() => void> = []
+  // Once everything was aborted, a call that starts later (a failover retry racing the abort) is aborted too.
+  let stopped: { reason: unknown } | undefined
 
   function remove (controller: AbortController): void {
     if (!running.delete(controller) || running.size > 0) return
@@ -44,6 +46,7 @@ export function createInflight (): Inflight {
         const follow = () => controller.abort(outer.reason)
         if (outer.aborted) follow()
         else outer.addEventListener('abort', follow, { once: true })
+        if (stopped) controller.abort(stopped.reason)
         running.add(controller)
         const end = () => {
           outer.removeEventListener('abort', follow)
@@ -71,6 +74,7 @@ export function createInflight (): Inflight {
       return new Promise<void>((resolve) => { waiters.push(resolve) })
     },
     abortAll (reason) {
+      stopped = { reason }
       for (const controller of [...running]) controller.abort(reason)
     },
   }

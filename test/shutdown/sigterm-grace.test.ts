@@ -5,7 +5,7 @@ import { spawnCli } from '../helpers/cli.js'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
 import { chatBody } from '../helpers/relay.js'
 
-// SPEC §9, graceful shutdown, on the real process: on SIGTERM /readyz answers 503 at once and new
+// SPEC §9, graceful shutdown, on the real process: on SIGTERM (or SIGINT) /readyz answers 503 at once and new
 // requests get 503 `unavailable` with Retry-After; a stream that finishes within shutdownGraceMs
 // finishes normally; streams still running when the grace is over get an error frame in their
 // format (never [DONE], never a stop event) and are closed; then the process exits 0.
@@ -92,7 +92,7 @@ t.test('SIGTERM: readyz 503, new work refused, short stream completes, long stre
     [[200, 'completed'], [200, 'upstream_error'], [200, 'upstream_error'], [503, 'rejected']], 'one log line per request')
 })
 
-t.test('SIGTERM with nothing in flight: exits 0 at once, idle keep-alive connections do not hold it', async (t) => {
+t.test('SIGINT with nothing in flight: exits 0 at once, idle keep-alive connections do not hold it', async (t) => {
   const dir = t.testdir({})
   const configPath = join(dir, 'relay.json')
   writeFileSync(configPath, JSON.stringify({ shutdownGraceMs: 20_000 }))
@@ -103,7 +103,7 @@ t.test('SIGTERM with nothing in flight: exits 0 at once, idle keep-alive connect
   const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('demo', { stream: true }) })
   t.match(await res.text(), /data: \[DONE\]\n\n$/)
   const signalledAt = performance.now()
-  cli.child.kill('SIGTERM')
+  cli.child.kill('SIGINT')
   t.equal(await cli.exited, 0)
   t.ok(performance.now() - signalledAt < 5_000, 'did not wait for the 20 s grace')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
-import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 import type { RetryEvent, UpstreamErrorEvent } from '../../src/upstream/failover.js'
 
@@ -81,4 +81,18 @@ t.test('when every upstream fails, the last failure is the answer (a 429 keeps i
   t.equal(a.requests.length + b.requests.length, 2, 'each upstream tried exactly once')
   await sleep(20)
   t.match(relay.summaries()[0], { upstream: 'b', status: 429, retries: 1, retried: [{ upstream: 'a', reason: 'HTTP 500' }] })
+})
+
+t.test('the next upstream gets the body its own kind wants (usage asked of openai, not of xinference)', async (t) => {
+  const x = await startUpstream(t)
+  const o = await startUpstream(t)
+  x.handler = (_req, res) => { res.writeHead(503, { 'content-type': 'application/json' }); res.end('{"detail":"Model is loading"}') }
+  o.handler = async (_req, res) => streamFrames(res, [chatChunk('hi'), chatChunk(null, { finish: 'stop' }), usageChunk(3, 1)])
+  const relay = await startRelay(t, { upstreams: [{ name: 'x', kind: 'xinference', baseUrl: x.baseUrl }, { name: 'o', kind: 'openai', baseUrl: o.baseUrl }] })
+  const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })
+  t.equal((await readAll(res)).text, `data: ${chatChunk('hi')}\n\ndata: ${chatChunk(null, { finish: 'stop' })}\n\ndata: [DONE]\n\n`, 'the usage chunk the relay asked for is not passed on')
+  t.equal(x.requests[0]?.json.stream_options, undefined, 'xinference is not asked for usage')
+  t.same(o.requests[0]?.json.stream_options, { include_usage: true }, 'openai is')
+  await sleep(20)
+  t.match(relay.summaries()[0], { upstream: 'o', retries: 1, retried: [{ upstream: 'x', reason: 'HTTP 503' }], promptTokens: 3, completionTokens: 1 })
 })
