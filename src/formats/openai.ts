@@ -32,9 +32,7 @@ export const openaiFormat: FrameFormat = {
           if (ctx.dropUsageChunk && isUsageOnly(chunk)) return undefined
         }
         if (ctx.alias === undefined) return ctx.reframe === true ? dataFrame(data) : raw
-        chunk ??= JSON.parse(data) as Chunk
-        chunk.model = ctx.alias
-        return `data: ${JSON.stringify(chunk)}\n\n`
+        return dataFrame(withModel(data, ctx.alias))
       },
       end: () => DONE,
       // What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2).
@@ -58,6 +56,22 @@ function renderEvent (event: StreamEvent, id: number): string {
     case 'error':
       return `id: ${id}\ndata: ${JSON.stringify({ error: event.error })}\n\n`
   }
+}
+
+/**
+ * The first `"model": "…"` member is the chunk's own (OpenAI-style servers put it
+ * before `choices`, and an unescaped quote cannot occur inside a string value),
+ * so replacing that text changes the model and not one other byte of the frame.
+ * A frame without it is re-encoded as a last resort.
+ */
+const MODEL_MEMBER = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/
+
+function withModel (data: string, alias: string): string {
+  const replaced = data.replace(MODEL_MEMBER, () => `"model":${JSON.stringify(alias)}`)
+  if (replaced !== data || !data.includes('"model"')) return replaced
+  const chunk = JSON.parse(data) as Chunk
+  chunk.model = alias
+  return JSON.stringify(chunk)
 }
 
 /** `data: …` with LF line ends; data that spanned several `data:` lines keeps doing so. */
