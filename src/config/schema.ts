@@ -44,7 +44,11 @@ export const KeySchema = Type.Object({
   keySha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
   /** Models this key may use; `*` for all. Default `["*"]`. */
   models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-  /** Requests this key may make per minute (fixed one-minute window); over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
+  /**
+   * Model requests (chat, completions, embeddings, POST /v1/streams) this key may make per minute, in
+   * fixed one-minute windows; over it: 429 `rate_limited` with Retry-After. Requests refused before
+   * routing (400, 403, 404) do not count. Default: unlimited.
+   */
   requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Streams this key may have open at once; over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
