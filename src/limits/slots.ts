@@ -8,8 +8,6 @@
 export interface SlotStore {
   /** Takes one slot under `key` if fewer than `limit` are held; undefined when all are taken. */
   acquire (key: string, limit: number): Promise<SlotLease | undefined>
-  /** Slots held under `key` right now (as far as this store can tell). */
-  held (key: string): Promise<number>
   close (): Promise<void>
 }
 
@@ -40,9 +38,6 @@ export function createMemorySlotStore (): SlotStore {
           else counts.set(key, left)
         },
       }
-    },
-    async held (key) {
-      return counts.get(key) ?? 0
     },
     async close () {
       counts.clear()
