@@ -32,9 +32,14 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
   const { streams, timeouts, heartbeatMs, bodyLimitBytes } = ctx.config
   const producers = new Map<string, Producer>()
 
-  app.addHook('onClose', async () => {
-    for (const producer of producers.values()) producer.cancel(UnavailableError({}, 'The relay is shutting down'), 'upstream_error')
+  // preClose, not onClose: Fastify's own onClose (server.close()) runs first and waits for the
+  // open readers, which only end once their generation does. (The CLI's drain gives them
+  // shutdownGraceMs before this; a plain app.close() ends them at once.)
+  app.addHook('preClose', async () => {
+    for (const producer of producers.values()) producer.cancel(UnavailableError({ retryAfter: 5 }, 'The relay is shutting down'), 'upstream_error')
     await Promise.all([...producers.values()].map((p) => p.done))
+  })
+  app.addHook('onClose', async () => {
     await store.close()
   })
 
