@@ -44,6 +44,9 @@ export const UnsupportedMediaTypeError = define('RELAY_ERR_UNSUPPORTED_MEDIA_TYP
 export const RateLimitedError = define('RELAY_ERR_RATE_LIMITED', '%s', 429, 'rate_limit_error', 'rate_limited')
 export const UpstreamError = define('RELAY_ERR_UPSTREAM', '%s', 502, 'api_error', 'upstream_error')
 export const UnavailableError = define('RELAY_ERR_UNAVAILABLE', '%s', 503, 'api_error', 'unavailable')
+// Raised by Node's HTTP parser before any route runs (routes/client-error.ts).
+export const HeadersTooLargeError = define('RELAY_ERR_HEADERS_TOO_LARGE', 'Request headers are larger than the server accepts', 431, 'invalid_request_error', 'request_too_large')
+export const RequestTimeoutError = define('RELAY_ERR_REQUEST_TIMEOUT', 'The request did not arrive in time', 408, 'timeout_error', 'request_timeout')
 export const UpstreamTimeoutError = define('RELAY_ERR_UPSTREAM_TIMEOUT', '%s', 504, 'timeout_error', 'upstream_timeout')
 // The EventSource flow's own endings (SPEC §6); they only ever travel as a stream's error event.
 export const StreamCancelledError = define('RELAY_ERR_STREAM_CANCELLED', '%s', 499, 'api_error', 'stream_cancelled')

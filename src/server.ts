@@ -3,6 +3,7 @@ import { resolveConfig, type RelayConfig } from './config/resolve.js'
 import type { RelayConfigInput } from './config/schema.js'
 import { ConfigError } from './config/config-error.js'
 import relay, { requestIdFrom } from './plugin.js'
+import { relayClientErrorHandler } from './routes/client-error.js'
 
 /** Where logs must never show a secret (SPEC §8). */
 export const REDACT_PATHS = [
@@ -39,6 +40,7 @@ export async function buildServer (config: RelayConfigInput | RelayConfig = {}, 
     // Streams can legitimately run for the whole total timeout.
     requestTimeout: 0,
     return503OnClosing: true,
+    clientErrorHandler: relayClientErrorHandler,
   })
   await app.register(relay, { config: resolved })
   return app
