@@ -52,13 +52,15 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
   timer.unref()
 
   const unsubscribe = store.subscribe(id, () => { void pump() })
+  const attached = store.attach(id)
   res.once('close', () => {
     closed = true
     clearTimeout(timer)
     unsubscribe()
-    void store.detach(id)
+    // After the attach, whatever the store's latency: a detach first would leave a reader counted forever.
+    void attached.then(() => store.detach(id))
   })
-  await store.attach(id)
+  await attached
   await pump()
 
   async function pump (): Promise<void> {
