@@ -136,9 +136,12 @@ for (const [name, sc] of Object.entries(scenarios)) {
       if (/smoke|exited|did not answer/.test(e.message)) t.broken = true; // do not retry it for every scenario
     }
     await proc?.stop();
+    const logged = proc?.logged?.() ?? [];
+    if (logged.length) notes.push(`${name} / ${t.name}: the relay logged ${logged.length} line(s), first: \`${logged[0].slice(0, 200)}\``);
     const measured = results.at(-1);
     if (proc?.profile && existsSync(proc.profile) && measured?.window_us) {
-      profiles.push({ name: `${t.name} / ${name}`, file: proc.profile, ...summarize(proc.profile, { window: measured.window_us }) });
+      profiles.push({ name: `${t.name} / ${name}`, file: proc.profile, cpu_ms: Math.round(measured.proxy.cpu_s * 1000),
+        ...summarize(proc.profile, { window: measured.window_us }) });
     }
   }
 }

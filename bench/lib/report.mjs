@@ -111,7 +111,11 @@ export function markdown({ meta, scenarios, results, notes, profiles }) {
   for (const g of goals(results)) md += `| ${g.goal} | ${g.measured} | ${g.verdict} |\n`;
   if (notes.length) md += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   for (const p of profiles ?? []) {
-    md += `\n#### Profile ${p.name} (${p.busy_ms} ms on CPU, self time)\n\n| where | % |   | function | % |\n|---|---|---|---|---|\n`;
+    // V8's sampler ticks on wall time: while the relay is runnable but descheduled
+    // the tick lands where it stopped, most often in writev (whose wake-up of the
+    // reader preempts it), so profile time above the measured CPU is that.
+    md += `\n#### Profile ${p.name}: ${p.busy_ms} ms sampled, ${p.cpu_ms} ms CPU measured (self time; samples beyond the CPU are time spent descheduled)\n\n` +
+      '| where | % |   | function | % |\n|---|---|---|---|---|\n';
     for (let i = 0; i < Math.max(p.groups.length, p.functions.length); i++) {
       const [g, fn] = [p.groups[i], p.functions[i]];
       md += `| ${g ? `\`${g.name}\`` : ''} | ${g?.pct ?? ''} | | ${fn ? `\`${fn.name}\`` : ''} | ${fn?.pct ?? ''} |\n`;

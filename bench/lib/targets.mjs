@@ -1,7 +1,7 @@
 // What the load generator talks to. start() gives a fresh process per scenario
 // (so heap and JIT state do not leak from one scenario into the next) and
 // returns { url, pids(), stop() }.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { launch, stop, freePort, waitReady } from './launch.mjs';
@@ -36,6 +36,8 @@ export function targets(ctx) {
       const port = await freePort();
       const prof = ctx.profileDir
         ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : [];
+      const logFile = join(ctx.logDir, `${name}.log`);
+      const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
       const child = launch(name, process.execPath, [...prof, cli], { cwd: ctx.root, env: relayEnv(port, ctx.mockPort, config), logDir: ctx.logDir });
       try { await waitReady(`http://127.0.0.1:${port}/healthz`, child); } catch (e) { await stop(child); throw e; }
       return {
@@ -43,6 +45,8 @@ export function targets(ctx) {
         pids: () => processTree(child.pid),
         profile: ctx.profileDir ? join(ctx.profileDir, `${name}-${tag}.cpuprofile`) : null,
         stop: () => stop(child, ctx.profileDir ? 20_000 : 5000),
+        // at LOG_LEVEL=warn a healthy run logs nothing: whatever it did log is worth a note
+        logged: () => readFileSync(logFile, 'utf8').slice(logFrom).split('\n').filter(Boolean),
       };
     },
   });
