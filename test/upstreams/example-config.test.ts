@@ -36,8 +36,8 @@ t.test('the several-upstreams example routes, balances and limits as it says', a
 })
 
 t.test('HTTPS_PROXY from the environment applies to the example (its OpenAI upstream is https)', async (t) => {
-  const config = loadConfig({ env: { ...ENV, HTTPS_PROXY: 'http://127.0.0.1:3128', NO_PROXY: '10.0.0.0,.internal' }, argv: ['--config', 'config/multi-upstream.example.json'], cwd: repo })
-  t.strictSame(config.proxy, { httpProxy: undefined, httpsProxy: 'http://127.0.0.1:3128', noProxy: '10.0.0.0,.internal' })
+  const config = loadConfig({ env: { ...ENV, HTTPS_PROXY: 'http://127.0.0.1:3128', NO_PROXY: '.internal' }, argv: ['--config', 'config/multi-upstream.example.json'], cwd: repo })
+  t.strictSame(config.proxy, { httpProxy: undefined, httpsProxy: 'http://127.0.0.1:3128', noProxy: '.internal' })
   t.throws(() => loadConfig({ env: { ...ENV, HTTPS_PROXY: 'proxy.internal:3128' }, argv: ['--config', 'config/multi-upstream.example.json'], cwd: repo }),
     { name: 'ConfigError', message: 'HTTPS_PROXY: must be an http(s) URL (got "proxy.internal:3128")' })
 })
