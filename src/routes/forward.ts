@@ -44,24 +44,36 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   // After the close listener: a stream slot is given back on that same close, whatever ends the request.
   await ctx.limits.admit({ identity: plan.identity, request, reply, stream })
 
-  // Failover (SPEC §9): until a byte reached the client, a connect error, reset, 429 or 5xx
-  // moves the request to the route's next upstream (upstream/failover.ts decides).
-  const attempts = ctx.router.attempts(plan.route, controller.signal)
+  try {
+    await withFailover(ctx, plan, state, controller.signal, (planned) => deliver(ctx, endpoint, request, reply, planned, controller))
+  } catch (err) {
+    // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
+    if (state.clientGone) { reply.hijack(); return }
+    const headers = (err as { headers?: Record<string, string> }).headers
+    if (headers) reply.headers(headers)
+    throw err
+  }
+}
+
+/**
+ * Failover (SPEC §9), shared by forward() and POST /v1/streams: runs `attempt`
+ * with the plan for each of the route's upstreams in turn until one succeeds.
+ * A connect error, reset, 429 or 5xx before anything reached the client moves
+ * to the next upstream (upstream/failover.ts decides); otherwise, or when
+ * `signal` aborted, or when none is left, it rejects with the last error.
+ */
+export async function withFailover<T> (ctx: RelayContext, plan: ForwardPlan, state: FastifyRequest['relayState'], signal: AbortSignal, attempt: (plan: ForwardPlan) => Promise<T>): Promise<T> {
+  const attempts = ctx.router.attempts(plan.route, signal)
   state.retried = attempts.retried
-  for (let upstream: Upstream | undefined = attempts.first(); upstream !== undefined;) {
+  for (let upstream = attempts.first(); ;) {
     try {
-      await deliver(ctx, endpoint, request, reply, retarget(plan, upstream, state), controller)
+      const result = await attempt(retarget(plan, upstream, state))
       attempts.succeeded()
-      return
+      return result
     } catch (err) {
-      upstream = attempts.failed(err)
-      // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
-      if (state.clientGone) { reply.hijack(); return }
-      if (upstream === undefined) {
-        const headers = (err as { headers?: Record<string, string> }).headers
-        if (headers) reply.headers(headers)
-        throw err
-      }
+      const next = attempts.failed(err)
+      if (next === undefined) throw err
+      upstream = next
     }
   }
 }

@@ -2,20 +2,19 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, NotFoundError, StreamCancelledError, UnavailableError } from '../errors.js'
-import { FORMATS, isFormatName, type FrameFormat } from '../formats/index.js'
+import { FORMATS, isFormatName } from '../formats/index.js'
 import { createMemoryStore } from '../streams/memory-store.js'
+import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../streams/numbering.js'
 import { startProducer, type Producer } from '../streams/producer.js'
 import { serveReader } from '../streams/reader.js'
 import type { StreamStore } from '../streams/store.js'
-import { callUpstream, planForward } from './forward.js'
+import type { UpstreamResponse } from '../upstream/types.js'
+import { callUpstream, planForward, withFailover, type ForwardPlan } from './forward.js'
 
 /** 16 random bytes: the id is the only capability a reader needs, so ≥128 bits (SPEC §6). */
 const ID_BYTES = 16
 const ID_PATTERN = /^[\w-]{22,64}$/
 const LAST_EVENT_ID = /^\d{1,15}$/
-
-/** The formats an EventSource can read: those that render stored events (not `text`). */
-const EVENT_FORMATS = Object.values(FORMATS).filter((f: FrameFormat) => f.renderEvent !== undefined).map((f) => f.name)
 
 /**
  * The EventSource flow (SPEC §6). `POST /v1/streams` is a chat completion
@@ -57,9 +56,13 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     const res = reply.raw
     const onClose = (): void => { if (!res.writableFinished) controller.abort(new Error('client disconnected')) }
     res.once('close', onClose)
-    let response
+    // The same failover as a plain request (SPEC §9), up to the upstream's answer headers (the POST
+    // does not wait for a token): a refusal there moves on to the route's next upstream; after it,
+    // a failure is the stream's error event.
+    let answered: { planned: ForwardPlan, response: UpstreamResponse }
     try {
-      response = await callUpstream(plan, 'chat', request, controller.signal)
+      answered = await withFailover(ctx, plan, state, controller.signal,
+        async (planned) => ({ planned, response: await callUpstream(planned, 'chat', request, controller.signal) }))
     } catch (err) {
       if (controller.signal.aborted) { state.clientGone = true; reply.hijack(); return }
       const headers = (err as { headers?: Record<string, string> }).headers
@@ -67,17 +70,18 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
       throw err
     }
     res.off('close', onClose)
+    const { planned, response } = answered
 
     const id = randomBytes(ID_BYTES).toString('base64url')
     const info = await store.create(id, { ttlMs: streams.ttlMs, format })
     const producer = startProducer({
       store,
       id,
-      upstream: plan.upstream,
+      upstream: planned.upstream,
       response,
       endpoint: 'chat',
-      alias: plan.route.aliased ? plan.route.publicModel : undefined,
-      dropUsageChunk: plan.askUsage,
+      alias: planned.route.aliased ? planned.route.publicModel : undefined,
+      dropUsageChunk: planned.askUsage,
       controller,
       totalMs: timeouts.totalMs,
       detachTimeoutMs: streams.detachTimeoutMs,
@@ -89,7 +93,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     producing = true
     void producer.done.then(({ outcome, usage }) => {
       release()
-      ctx.metrics.observeGeneration({ keyName: state.keyName, model: state.model, upstream: plan.upstream.name, outcome, usage })
+      ctx.metrics.observeGeneration({ keyName: state.keyName, model: state.model, upstream: planned.upstream.name, outcome, usage })
     })
     void producer.done.then(() => producers.delete(id))
     reply.code(201)
@@ -110,11 +114,11 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     state.stream = true
     state.format = name
     // Nothing left to send: 204 is what makes an EventSource stop reconnecting (PROTOCOLS §1).
-    if (info.finished && (after >= info.lastSeq || (info.delivered && !hasLastEventId(request)))) {
+    if (info.finished && (after >= (info.lastIds[name] ?? 0) || (info.delivered && !hasLastEventId(request)))) {
       state.outcome = 'completed'
       return reply.code(204).send()
     }
-    await serveReader({ store, id, format: FORMATS[name], after, reply, heartbeatMs, state })
+    await serveReader({ store, id, format: FORMATS[name], lastEventId: after, reply, heartbeatMs, state })
   })
 
   app.delete<{ Params: { '*': string } }>('/v1/streams/*', async (request, reply) => {

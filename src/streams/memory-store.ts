@@ -1,4 +1,4 @@
-import { isFinal, type CreateOptions, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
+import { isFinal, type CreateOptions, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import type { StreamEvent } from '../formats/types.js'
 
 interface Entry {
@@ -50,7 +50,7 @@ export function createMemoryStore (): StreamStore {
       const now = Date.now()
       const info: StreamInfo = {
         id, format: options.format, createdAt: now, expiresAt: now + options.ttlMs,
-        lastSeq: 0, finished: false, delivered: false, readers: 0, readersChangedAt: now,
+        lastSeq: 0, lastIds: {}, finished: false, delivered: false, readers: 0, readersChangedAt: now,
       }
       const entry: Entry = { info, ttlMs: options.ttlMs, events: [], listeners: new Set(), timer: undefined }
       streams.set(id, entry)
@@ -58,13 +58,14 @@ export function createMemoryStore (): StreamStore {
       return { ...info }
     },
 
-    async append (id, event: StreamEvent) {
+    async append (id, event: StreamEvent, ids: FormatIds) {
       const entry = streams.get(id)
       if (!entry) throw new Error(`unknown stream ${id}`)
       if (entry.info.finished) throw new Error(`stream ${id} has finished`)
       const seq = entry.events.length + 1
-      entry.events.push({ seq, event })
+      entry.events.push({ seq, event, ids })
       entry.info.lastSeq = seq
+      entry.info.lastIds = ids
       if (isFinal(event)) {
         entry.info.finished = true
         entry.info.expiresAt = Math.max(entry.info.expiresAt, Date.now() + entry.ttlMs)
@@ -77,6 +78,21 @@ export function createMemoryStore (): StreamStore {
     async eventsAfter (id, after) {
       const entry = live(id)
       return entry?.events.slice(Math.max(0, after))
+    },
+
+    async positionAfter (id, format, lastEventId) {
+      const entry = live(id)
+      if (!entry) return undefined
+      // Binary search for the first event the format numbers above lastEventId: the counts never decrease.
+      const { events } = entry
+      let low = 0
+      let high = events.length
+      while (low < high) {
+        const mid = (low + high) >>> 1
+        if (((events[mid] as StoredEvent).ids[format] ?? 0) <= lastEventId) low = mid + 1
+        else high = mid
+      }
+      return low
     },
 
     async info (id) {

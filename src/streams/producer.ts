@@ -5,6 +5,7 @@ import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/ch
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
+import { createNumbering } from './numbering.js'
 import type { StreamStore } from './store.js'
 
 /** Appends in flight before the producer stops reading upstream (only a slow, shared store gets there). */
@@ -61,6 +62,8 @@ export function startProducer (o: ProducerOptions): Producer {
   let events = 0
   let pending = 0
   let chain: Promise<unknown> = Promise.resolve()
+  // Each format's ids, counted here as events are produced (the one appender), in order.
+  const number = createNumbering()
   let resolveDone!: (result: ProducerResult) => void
   const done = new Promise<ProducerResult>((resolve) => { resolveDone = resolve })
 
@@ -129,7 +132,8 @@ export function startProducer (o: ProducerOptions): Producer {
     events++
     pending++
     if (pending > MAX_PENDING_APPENDS) body.pause()
-    chain = chain.then(() => store.append(id, event)).catch((err: unknown) => {
+    const ids = number(event)
+    chain = chain.then(() => store.append(id, event, ids)).catch((err: unknown) => {
       o.log.warn({ streamId: id, err: (err as Error).message }, 'could not store a stream event')
     }).finally(() => {
       pending--

@@ -10,8 +10,8 @@ export interface ReaderOptions {
   id: string
   /** A format with `renderEvent` (an event-stream format). */
   format: FrameFormat
-  /** Send the events numbered above this (Last-Event-ID; 0 for all). */
-  after: number
+  /** Send the events this format numbers above this (Last-Event-ID; 0 for all). */
+  lastEventId: number
   reply: FastifyReply
   heartbeatMs: number
   state: RequestState
@@ -19,8 +19,9 @@ export interface ReaderOptions {
 
 /**
  * One EventSource reader of a stored stream (SPEC §6): the events after
- * `after` from the store, then each new one as it is appended, every one
- * with its `id:`; the response ends after the final event. Headers go out at
+ * `lastEventId` from the store, then each new one as it is appended, every
+ * one with its `id:` in this format (1, 2, 3, …: streams/numbering.ts); the
+ * response ends after the final event. Headers go out at
  * once (EventSource fires `open`), with whatever the hooks set, CORS
  * included, since the reply is hijacked (PROTOCOLS §5).
  *
@@ -33,7 +34,11 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
   const { store, id, format, reply, state } = o
   const render = format.renderEvent as NonNullable<FrameFormat['renderEvent']>
   const res = reply.raw
-  let sent = o.after
+  const name = format.name
+  // Events this format numbers at most `floor` were seen: the cursor starts after them, and the
+  // check below also holds for a Last-Event-ID beyond what exists yet.
+  const floor = o.lastEventId
+  let sent = (await store.positionAfter(id, name, floor)) ?? 0
   let running = false
   let again = false
   let waitingDrain = false
@@ -74,13 +79,15 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
         if (closed) return
         // Expired or removed under the reader: nothing more will come.
         if (events === undefined) { res.end(); return }
-        for (const { seq, event } of events) {
+        for (const { seq, event, ids } of events) {
           if (seq <= sent) continue
           sent = seq
-          const out = render(event, seq)
+          const n = ids[name] ?? 0
+          // The numbering asked this same render whether the event shows: n went up exactly when it does.
+          const out = n > floor ? render(event, n) : undefined
           if (isFinal(event)) {
             // Delivered once it is flushed to the socket, not merely queued.
-            res.end(out, () => { void store.markDelivered(id) })
+            res.end(out, () => { if (out !== undefined) void store.markDelivered(id) })
             state.outcome = event.type === 'stop' ? 'completed' : 'upstream_error'
             if (out !== undefined) state.frames++
             closed = true

@@ -2,8 +2,10 @@ import type { StreamEvent } from '../formats/types.js'
 
 /**
  * Where the EventSource flow keeps its streams (SPEC §6): each stream is an
- * append-only list of format-neutral events numbered 1, 2, 3, … (the numbers
- * are the `id:` every reader sees, whatever its format), plus a little state.
+ * append-only list of format-neutral events at positions 1, 2, 3, …, plus a
+ * little state. Each event also carries its `id:` in every event format
+ * (streams/numbering.ts): a reader sees 1, 2, 3, … in its own format, and a
+ * Last-Event-ID maps back to a position with `positionAfter`.
  *
  * One producer appends; any number of readers replay and follow. Every method
  * is async so that a shared implementation (Redis, SPEC §9) fits behind the
@@ -20,9 +22,15 @@ export interface StreamStore {
    * (in one step, so no reader can see the end without the final event).
    * Rejects for an unknown stream or one already finished.
    */
-  append (id: string, event: StreamEvent): Promise<number>
-  /** The events numbered above `after`, in order; undefined when the stream is unknown or expired. */
+  append (id: string, event: StreamEvent, ids: FormatIds): Promise<number>
+  /** The events at positions above `after`, in order; undefined when the stream is unknown or expired. */
   eventsAfter (id: string, after: number): Promise<StoredEvent[] | undefined>
+  /**
+   * The position a reader of `format` resumes after when it last saw `lastEventId`:
+   * how many stored events that format numbers at most `lastEventId` (they come
+   * first). Undefined when the stream is unknown or expired.
+   */
+  positionAfter (id: string, format: string, lastEventId: number): Promise<number | undefined>
   /** The stream's state; undefined when unknown or expired. */
   info (id: string): Promise<StreamInfo | undefined>
   /** Calls `onAppend` after each append (and once when the stream is removed); returns the unsubscribe function. */
@@ -44,10 +52,17 @@ export interface CreateOptions {
   format: string
 }
 
+/**
+ * An event's `id:` in each event format: how many events up to and including
+ * it the format shows. It shows in a format when the count went up there.
+ */
+export type FormatIds = Readonly<Record<string, number>>
+
 export interface StoredEvent {
-  /** 1, 2, 3, …: the event's `id:`. */
+  /** 1, 2, 3, …: the event's position in the stream. */
   seq: number
   event: StreamEvent
+  ids: FormatIds
 }
 
 export interface StreamInfo {
@@ -57,8 +72,10 @@ export interface StreamInfo {
   createdAt: number
   /** Epoch ms after which the stream is gone; moved to `finishedAt + ttlMs` when that is later. */
   expiresAt: number
-  /** Number of the last event appended; 0 before the first. */
+  /** Position of the last event appended; 0 before the first. */
   lastSeq: number
+  /** The last event's ids per format (the final event's once finished); empty before the first. */
+  lastIds: FormatIds
   /** The final event (`stop` or `error`) was appended. */
   finished: boolean
   /** The final event was written to a reader. */

@@ -46,7 +46,7 @@ t.test('DELETE of a finished stream changes nothing; of an unknown one is 404', 
   const { json } = await createStream(relay.url, { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
   await waitFor('the stream to finish', () => relay.logs.some((l) => l.msg === 'stream finished'))
   t.equal((await fetch(`${relay.url}${json.url}`, { method: 'DELETE' })).status, 204)
-  t.equal(await (await fetch(`${relay.url}${json.url}?format=content`)).text(), 'id: 1\ndata: {"content":"Hi"}\n\nid: 3\nevent: stop\ndata: {"finish_reason":"stop","usage":null}\n\n')
+  t.equal(await (await fetch(`${relay.url}${json.url}?format=content`)).text(), 'id: 1\ndata: {"content":"Hi"}\n\nid: 2\nevent: stop\ndata: {"finish_reason":"stop","usage":null}\n\n')
   const unknown = await fetch(`${relay.url}/v1/streams/AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE' })
   t.equal(unknown.status, 404)
   t.same(await unknown.json(), { error: { message: 'Unknown or expired stream id', type: 'invalid_request_error', param: 'id', code: 'not_found' } })

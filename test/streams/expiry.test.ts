@@ -16,7 +16,7 @@ t.test('replayable until the TTL, then 404', async (t) => {
   await waitFor('the stream to finish', () => relay.logs.some((l) => l.msg === 'stream finished'))
   const early = await fetch(url)
   t.equal(early.status, 200)
-  t.equal(await early.text(), 'id: 1\ndata: {"content":"Hi"}\n\nid: 3\nevent: stop\ndata: {"finish_reason":"stop","usage":null}\n\n')
+  t.equal(await early.text(), 'id: 1\ndata: {"content":"Hi"}\n\nid: 2\nevent: stop\ndata: {"finish_reason":"stop","usage":null}\n\n')
   await sleep(600)
   for (const method of ['GET', 'DELETE']) {
     const late = await fetch(url, { method })

@@ -17,6 +17,6 @@ t.test('openai and content readers of a Xinference generation that fails mid-way
   t.equal(await (await fetch(`${relay.url}${json.url}?format=openai`)).text(),
     `id: 1\ndata: ${pyJson(chunks[0])}\n\nid: 2\ndata: ${pyJson(chunks[1])}\n\nid: 3\ndata: ${error}\n\n`)
   t.equal(await (await fetch(`${relay.url}${json.url}?format=content&lastEventId=0`)).text(),
-    `id: 2\ndata: {"content":"你好"}\n\nid: 3\nevent: error\ndata: ${error}\n\n`)
+    `id: 1\ndata: {"content":"你好"}\n\nid: 2\nevent: error\ndata: ${error}\n\n`)
   t.equal(relay.logs.find((l) => l.msg === 'stream finished')?.outcome, 'upstream_error')
 })
