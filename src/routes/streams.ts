@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, NotFoundError, StreamCancelledError, UnavailableError } from '../errors.js'
 import { FORMATS, isFormatName } from '../formats/index.js'
+import { streamHeaders } from '../streaming/sse-headers.js'
 import { createMemoryStore } from '../streams/memory-store.js'
 import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../streams/numbering.js'
 import { startProducer, type Producer } from '../streams/producer.js'
@@ -117,6 +118,12 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     if (info.finished && (after >= (info.lastIds[name] ?? 0) || (info.delivered && !hasLastEventId(request)))) {
       state.outcome = 'completed'
       return reply.code(204).send()
+    }
+    // Fastify answers HEAD with this handler: a probe (link preview, monitor) gets the headers only.
+    // Serving it a reader would count it as one and could mark the end delivered (a 204 for the page).
+    if (request.method === 'HEAD') {
+      state.outcome = 'completed'
+      return reply.code(200).headers(streamHeaders(FORMATS[name].contentType, {})).send()
     }
     await serveReader({ store, id, format: FORMATS[name], lastEventId: after, reply, heartbeatMs, state })
   })

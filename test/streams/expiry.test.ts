@@ -26,11 +26,15 @@ t.test('replayable until the TTL, then 404', async (t) => {
   }
 })
 
-t.test('unknown and malformed ids are 404', async (t) => {
+t.test('unknown and malformed ids are 404 with the envelope, for GET and DELETE', async (t) => {
   const relay = await startRelay(t, {})
-  for (const id of ['AAAAAAAAAAAAAAAAAAAAAA', 'x', '..%2F..%2Fetc', 'a/b', '', 'a'.repeat(200)]) {
-    const res = await fetch(`${relay.url}/v1/streams/${id}`)
-    t.equal(res.status, 404, id)
-    t.same(await res.json(), NOT_FOUND)
+  // Far over the router's maxParamLength (100): still the relay's 404, never the router's own 414 body.
+  for (const id of ['AAAAAAAAAAAAAAAAAAAAAA', 'x', '..%2F..%2Fetc', 'a/b', '', 'a'.repeat(200), 'a'.repeat(4000)]) {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(`${relay.url}/v1/streams/${id}`, { method })
+      t.equal(res.status, 404, `${method} ${id.slice(0, 30)}`)
+      t.equal(res.headers.get('content-type'), 'application/json; charset=utf-8')
+      t.same(await res.json(), NOT_FOUND)
+    }
   }
 })
