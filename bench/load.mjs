@@ -14,7 +14,7 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createSseReader } from './lib/sse-reader.mjs';
-import { cpuSeconds, rssKb } from './lib/proc.mjs';
+import { cpuSeconds, cpuTimes, rssKb } from './lib/proc.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -163,12 +163,14 @@ if (WARMUP) { await run(WARMUP, Math.min(C, 20), 0); warmupFailed = m.failed; re
 const rss0 = rssKb(PIDS);
 let rssPeak = rss0;
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)); }, 100) : null;
-const cpu0 = cpuSeconds(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
+const cpu0 = cpuTimes(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 await run(S, C, RAMP);
 const t1 = process.hrtime.bigint();
 const wall = Number(t1 - t0) / 1e9;
-const cpu = cpuSeconds(PIDS) - cpu0, mockCpu = cpuSeconds(MOCK) - mock0;
+const cpu1 = cpuTimes(PIDS);
+const cpu = cpu1.total - cpu0.total, mockCpu = cpuSeconds(MOCK) - mock0;
+const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys);
 const self = process.cpuUsage(self0);
 clearTimeout(cap);
 if (sampler) { clearInterval(sampler); rssPeak = Math.max(rssPeak, rssKb(PIDS)); }
@@ -196,7 +198,7 @@ process.stdout.write(`${JSON.stringify({
   mock_cpu_util: MOCK.length ? rnd(mockCpu / wall, 3) : null,
   mock_cpu_us_per_frame: MOCK.length ? perFrame(mockCpu) : null,
   proxy: PIDS.length ? {
-    pids: PIDS, cpu_s: rnd(cpu, 3), cpu_util: rnd(cpu / wall, 3),
+    pids: PIDS, cpu_s: rnd(cpu, 3), cpu_util: rnd(cpu / wall, 3), cpu_sys_share: rnd(sysShare, 2),
     cpu_us_per_frame: STREAM ? perFrame(cpu) : null,
     cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
     rss_base_mb: r1(rss0 / 1024), rss_peak_mb: r1(rssPeak / 1024),

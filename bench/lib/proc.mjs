@@ -27,15 +27,21 @@ function schedNs(pid) {
  * fine over windows of a second or more.
  */
 export function cpuSeconds(pids) {
-  let ns = 0, ticks = 0;
+  return cpuTimes(pids).total;
+}
+
+/** { total, user, sys } CPU seconds; user/sys from ticks (kernel time = syscalls, TCP, epoll). */
+export function cpuTimes(pids) {
+  let ns = 0, user = 0, sys = 0;
   for (const pid of pids) {
     try {
       ns += schedNs(pid);
       const f = statFields(pid);
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+      user += Number(f[11]); // utime (field 14)
+      sys += Number(f[12]); // stime (field 15)
     } catch { /* process gone */ }
   }
-  return ns > 0 ? ns / 1e9 : ticks / CLK_TCK;
+  return { total: ns > 0 ? ns / 1e9 : (user + sys) / CLK_TCK, user: user / CLK_TCK, sys: sys / CLK_TCK };
 }
 
 /** Sum of VmRSS over pids, in KiB. */
