@@ -2,8 +2,9 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
 import { UpstreamError, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
-import type { FrameFormat, FrameWriter, Out } from '../formats/types.js'
+import type { FrameFormat, FrameWriter } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
+import { createClientWriter } from './client-writer.js'
 import type { Outcome, RequestState } from './request-state.js'
 import { streamHeaders } from './sse-headers.js'
 
@@ -24,24 +25,28 @@ export interface RelayStreamOptions {
  * The hot path: upstream SSE bytes → parser → format writer → client socket.
  *
  * Resolves once the response has begun (first upstream byte seen, reply
- * hijacked, headers written); rejects with a RelayError when the upstream
- * fails before that, so the route's error handler still answers with a
- * normal HTTP error (SPEC §5). After that point nothing throws: a failure
- * becomes the format's error frame and the end of the response, never a
- * `[DONE]`.
+ * hijacked); rejects with a RelayError when the upstream fails before that,
+ * so the route's error handler still answers with a normal HTTP error
+ * (SPEC §5). After that point nothing throws: a failure becomes the format's
+ * error frame and the end of the response, never a `[DONE]`.
  *
- * Per upstream chunk: one cork/uncork pair so the frames of one read leave
- * in one write, and backpressure (pause the upstream while the client's
- * socket buffer is full). Per frame: the parser and the writer, nothing else.
+ * Per upstream chunk (one `'data'` straight from undici's parser, see
+ * upstream/http-body.ts): the parser, the format writer per complete frame,
+ * then ONE write of everything that chunk completed (streaming/client-writer.ts),
+ * so the frames of one read leave in one syscall; backpressure pauses the
+ * upstream while the client's socket buffer is full. Nothing is held back to
+ * batch: the write happens before the chunk's handler returns. Per frame in
+ * passthrough: no JSON parse (formats/openai.ts), no timer call (the heartbeat
+ * reads the writer's last-write time, below).
  */
 export function relayStream (o: RelayStreamOptions): Promise<void> {
   const { reply, response, format, writer, state, upstream } = o
   const res = reply.raw
   const body = response.body
+  const out = createClientWriter(res)
   let started = false
   let finished = false
   let paused = false
-  let wrote = false
   let heartbeat: NodeJS.Timeout | undefined
 
   return new Promise<void>((resolve, reject) => {
@@ -58,11 +63,16 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
     body.on('data', (chunk: Buffer) => {
       if (finished) return // after [DONE] or an error: let the rest drain, unread
       if (!started) start()
-      wrote = false
-      res.cork()
       parser.push(chunk)
-      res.uncork()
-      if (wrote) heartbeat?.refresh()
+      if (finished) return // [DONE] or an error ended the response inside push()
+      if (!out.flush() && !paused) {
+        paused = true
+        body.pause()
+        out.onDrain(() => {
+          paused = false
+          if (!finished) body.resume()
+        })
+      }
     })
 
     body.on('end', () => {
@@ -104,35 +114,58 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
     function start (): void {
       started = true
       reply.hijack()
-      res.writeHead(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
+      // The headers leave with the first chunk's frames (client-writer.ts).
+      out.start(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
       state.ttfbMs = performance.now() - state.startedAt
-      if (format.heartbeat !== undefined) {
-        const comment = format.heartbeat
-        heartbeat = setTimeout(function beat () {
-          res.write(comment)
-          heartbeat?.refresh()
-        }, o.heartbeatMs)
+      if (format.heartbeat !== undefined) armHeartbeat(format.heartbeat)
+      resolve()
+    }
+
+    /**
+     * One timer per stream that is never touched per frame: when it fires it
+     * looks at the writer's last write and either sends the comment or sleeps
+     * for the rest of the silence. (Refreshing a timer on every write re-links
+     * it in Node's timer list: a measurable share of a frame's cost.)
+     */
+    function armHeartbeat (comment: string): void {
+      const every = o.heartbeatMs
+      const beat = () => {
+        if (finished) return
+        const silent = performance.now() - out.lastWriteAt
+        // 1 ms of slack: a timer may fire a hair early by this clock.
+        if (silent >= every - 1) {
+          out.push(comment)
+          out.flush()
+          heartbeat = setTimeout(beat, every)
+        } else {
+          heartbeat = setTimeout(beat, every - silent)
+        }
         heartbeat.unref()
       }
-      resolve()
+      heartbeat = setTimeout(beat, every)
+      heartbeat.unref()
     }
 
     function onEvent (event: SseEvent, raw: Buffer): void {
       if (finished) return
       const data = event.data
       if (data === '[DONE]') { complete(); return }
-      let out: Out
+      let frame: string | Buffer | undefined
       try {
         // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
         // escaped there), so this test only matches frames that really carry an error key.
         const inBand = data.includes('"error"') ? streamError(data) : undefined
         if (inBand) { fail(inBand, 'upstream_error'); return }
-        out = writer.frame(data, raw)
+        frame = writer.frame(data, raw)
       } catch (err) {
         fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error')
         return
       }
-      if (out !== undefined) write(out)
+      if (frame !== undefined) {
+        state.frames++
+        // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.
+        out.push(frame)
+      }
     }
 
     function streamError (data: string): RelayError | undefined {
@@ -147,34 +180,27 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
       return err
     }
 
-    function write (out: string | Buffer): void {
-      state.frames++
-      wrote = true
-      if (!res.write(out) && !paused) {
-        paused = true
-        body.pause()
-        res.once('drain', () => {
-          paused = false
-          if (!finished) body.resume()
-        })
-      }
-    }
-
     function complete (): void {
-      const out = writer.end()
+      const last = writer.end()
       finish('completed')
-      if (out !== undefined) res.end(out)
-      else res.end()
+      if (last !== undefined) out.push(last)
+      out.end()
     }
 
     function fail (err: RelayError, outcome: Outcome): void {
       state.error = err.message
-      const out = writer.error(err)
+      const last = writer.error(err)
       finish(outcome)
       // Stop the upstream: after an error nothing it sends may reach the client (vLLM sends [DONE] next).
       o.abortUpstream(err)
-      if (out === undefined) res.destroy()
-      else res.end(out)
+      if (last === undefined) {
+        // The format cannot say "error": what was already read goes out, then the connection is cut.
+        out.flush()
+        res.destroy()
+      } else {
+        out.push(last)
+        out.end()
+      }
     }
 
     function clientGone (): Error {

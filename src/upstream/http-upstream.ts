@@ -3,8 +3,9 @@ import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
+import { HttpBody } from './http-body.js'
 import type { UpstreamKind } from './kinds/types.js'
-import { ENDPOINT_PATHS, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
+import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
 
 /** How long a `GET /models` answer may take before the model list goes on without it. */
 const MODELS_TIMEOUT_MS = 5_000
@@ -15,20 +16,36 @@ const MODELS_TIMEOUT_MS = 5_000
  * connections, so a stream does not pay a TCP (and TLS) handshake. The
  * dispatcher's connect timeout is the relay's connect timeout; the first-byte
  * and idle timeouts are undici's headersTimeout and bodyTimeout per request.
+ *
+ * Calls go through `dispatcher.dispatch()` with a handler of our own rather
+ * than `request()`: the body's chunks reach the SSE parser as undici's parser
+ * produces them (http-body.ts), with no Readable in between, and the URL is
+ * split into origin and path once here instead of parsed on every request.
  */
 export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, relay: RelayConfig, dispatcher?: Dispatcher): Upstream {
   const agent = dispatcher ?? createDispatcher(relay)
   const { firstByteMs, idleMs } = relay.timeouts
+  const base = new URL(config.baseUrl)
+  const origin = base.origin
+  const prefix = base.pathname.replace(/\/$/, '')
+  const paths = Object.fromEntries(Object.entries(ENDPOINT_PATHS).map(([endpoint, path]) => [endpoint, prefix + path + base.search])) as Record<Endpoint, string>
 
   return {
     name: config.name,
     config,
     kind,
-    async call (call: UpstreamCall): Promise<UpstreamResponse> {
-      try {
-        const res = await request(config.baseUrl + ENDPOINT_PATHS[call.endpoint], {
+    call (call: UpstreamCall): Promise<UpstreamResponse> {
+      return new Promise<UpstreamResponse>((resolve, reject) => {
+        const { signal } = call
+        if (signal.aborted) {
+          reject(signal.reason ?? new Error('aborted'))
+          return
+        }
+        const handler = createCallHandler(signal, config.name, resolve, reject)
+        agent.dispatch({
+          origin,
+          path: paths[call.endpoint],
           method: 'POST',
-          dispatcher: agent,
           headers: outboundHeaders(call.clientHeaders, {
             apiKey: config.apiKey,
             requestId: call.requestId,
@@ -36,15 +53,10 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
             accept: call.stream ? 'text/event-stream' : 'application/json',
           }),
           body: call.body,
-          signal: call.signal,
           headersTimeout: firstByteMs,
           bodyTimeout: idleMs,
-        })
-        return { statusCode: res.statusCode, headers: res.headers, body: res.body }
-      } catch (err) {
-        if (call.signal.aborted) throw call.signal.reason ?? err
-        throw mapUpstreamFailure(err, config.name)
-      }
+        }, handler)
+      })
     },
     async listModels (signal: AbortSignal): Promise<ModelEntry[]> {
       const res = await request(`${config.baseUrl}/models`, {
@@ -63,6 +75,75 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
     },
     async close () {
       if (!dispatcher) await agent.close()
+    },
+  }
+}
+
+/**
+ * undici's handler for one call: the response (status, headers, an HttpBody)
+ * resolves the call; an error before it rejects the call with the relay's
+ * error (or the abort reason when the caller aborted); an error after it
+ * destroys the body with it. The caller's signal aborts the request: before
+ * undici started it, the call rejects at once and the request is aborted as
+ * soon as undici hands it a connection.
+ */
+function createCallHandler (
+  signal: AbortSignal,
+  upstreamName: string,
+  resolve: (response: UpstreamResponse) => void,
+  reject: (err: unknown) => void,
+): Dispatcher.DispatchHandler {
+  let controller: Dispatcher.DispatchController | undefined
+  let body: HttpBody | undefined
+  let settled = false
+
+  const onAbort = () => {
+    const reason = (signal.reason ?? new Error('aborted')) as Error
+    if (!settled) {
+      settled = true
+      reject(reason)
+    }
+    // The body sees the abort as its error (onResponseError below), as undici's request() body does.
+    controller?.abort(reason)
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  const done = () => signal.removeEventListener('abort', onAbort)
+
+  return {
+    onRequestStart (c) {
+      controller = c
+      if (signal.aborted) c.abort((signal.reason ?? new Error('aborted')) as Error)
+    },
+    onResponseStart (c, statusCode, headers) {
+      // undici's controller keeps the raw header Buffers (views into the socket's read chunk) for
+      // the whole response; the parsed `headers` are all the relay reads. Dropping them here saved
+      // ~2.5 KB per open stream (heap snapshot, idle scenario).
+      c.rawHeaders = null
+      if (statusCode < 200) return // 1xx: the real answer follows
+      body = new HttpBody(c)
+      if (settled) {
+        // Aborted meanwhile; nobody will read this body.
+        c.abort(new Error('aborted'))
+        return
+      }
+      settled = true
+      resolve({ statusCode, headers, body })
+    },
+    onResponseData (_c, chunk) {
+      body?.push(chunk)
+    },
+    onResponseEnd () {
+      done()
+      body?.end()
+    },
+    onResponseError (_c, err) {
+      done()
+      if (body !== undefined) {
+        body.fail(err)
+      } else if (!settled) {
+        settled = true
+        reject(signal.aborted ? (signal.reason ?? err) : mapUpstreamFailure(err, upstreamName))
+      }
     },
   }
 }

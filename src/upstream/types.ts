@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/resolve.js'
@@ -17,7 +16,28 @@ export interface UpstreamResponse {
   statusCode: number
   headers: IncomingHttpHeaders
   /** Must be consumed or destroyed, always (undici's rule). */
-  body: Readable
+  body: UpstreamBody
+}
+
+/**
+ * What the relay uses of a response body: the part of a Node Readable it
+ * needs. A Readable is one (the demo upstream's); an HTTP upstream's is fed
+ * straight by undici's dispatch handler (upstream/http-body.ts), without the
+ * stream machinery per chunk.
+ */
+export interface UpstreamBody extends AsyncIterable<Buffer> {
+  on (event: 'data', listener: (chunk: Buffer) => void): this
+  on (event: 'end' | 'close', listener: () => void): this
+  on (event: 'error', listener: (err: Error) => void): this
+  once (event: 'end' | 'close', listener: () => void): this
+  once (event: 'error', listener: (err: Error) => void): this
+  pause (): this
+  resume (): this
+  isPaused (): boolean
+  destroy (error?: Error): this
+  readonly destroyed: boolean
+  readonly closed: boolean
+  readonly errored: Error | null
 }
 
 export interface UpstreamCall {
