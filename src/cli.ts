@@ -14,6 +14,9 @@ const SHUTDOWN_RETRY_AFTER_S = 5
  * The process shell: the only place that reads process.env and argv, listens
  * and handles signals. Everything else is the plugin.
  */
+/** Pending connections the kernel may queue before the relay accepts them. */
+const LISTEN_BACKLOG = 4096
+
 async function main (): Promise<void> {
   let app
   let config
@@ -47,7 +50,9 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
 
-  await app.listen({ host: config.host, port: config.port })
+  // Node's default accept backlog (511) overflows when thousands of streams open within a
+  // second (the bench's open10k ramp saw resets); the kernel caps this at somaxconn.
+  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG })
 }
 
 /**
