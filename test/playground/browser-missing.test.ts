@@ -24,7 +24,7 @@ function run (extraEnv: Record<string, string>): Promise<{ code: number | null, 
 
 t.test('no Chromium: the browser test file is skipped, with one line saying why', async (t) => {
   const { code, out } = await run({})
-  t.equal(code, 0, out)
+  t.equal(code, 0, 'exit code 0')
   t.match(out, `1..0 # Chromium not found at ${MISSING}: browser tests skipped (apt-get install chromium)`)
   t.notMatch(out, /not ok/)
 })
