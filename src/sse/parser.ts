@@ -57,14 +57,25 @@ const COLON = 0x3a
 const SPACE = 0x20
 const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
+/**
+ * One parser per stream. A class rather than a closure per helper: an open stream holds one
+ * object with its state, its methods shared on the prototype (the closure form held seven
+ * function objects and a context per stream, ~0.5 KB; see bench/README.md on memory).
+ */
 export function createSseParser(handlers: SseParserHandlers): SseParser {
+  return new EventStreamParser(handlers)
+}
+
+class EventStreamParser implements SseParser {
+  readonly #handlers: SseParserHandlers
+
   // -- stream state --
   /** BOM bytes matched so far at stream start (0..2), or -1 once the start of the stream is decided. */
-  let bom = 0
+  #bom = 0
   /** The previous chunk ended with a CR line end: an LF opening the next chunk belongs to it (§9.2.6: CRLF is one line end). */
-  let skipLF = false
+  #skipLF = false
   /** That CR ended a blank line: dispatch waits for the next byte so `raw` can include the LF of a split CRLF. */
-  let deferred = false
+  #deferred = false
   /**
    * Bytes of a block that spans chunks, copied once into one growing buffer (doubling: O(n) in
    * all, and the block is already contiguous for `raw` at dispatch). Never a view of the caller's
@@ -72,28 +83,36 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
    * On dispatch it is handed over as `raw` and never written again (a consumer may well pass
    * `raw` to `socket.write()`, which can queue it without copying).
    */
-  let acc: Buffer | undefined
-  let accLen = 0
+  #acc: Buffer | undefined = undefined
+  #accLen = 0
   /** Offset in `acc` where the unfinished last line starts, or -1. */
-  let partial = -1
+  #partial = -1
 
   // -- current block (WHATWG's buffers, scoped to one block as the SseEvent contract asks) --
-  let event = ''
-  let data = ''
-  let hasData = false // WHATWG's "data buffer is empty" test: `data:` with an empty value still counts
-  let id: string | undefined
-  let retry: number | undefined
-  let hasField = false
+  #event = ''
+  #data = ''
+  #hasData = false // WHATWG's "data buffer is empty" test: `data:` with an empty value still counts
+  #id: string | undefined = undefined
+  #retry: number | undefined = undefined
+  #hasField = false
 
-  function processLine(b: Buffer, s: number, e: number): void {
+  constructor(handlers: SseParserHandlers) {
+    this.#handlers = handlers
+    // The parser's methods may be called detached (`const { push } = parser`), as the closure form allowed.
+    this.push = this.push.bind(this)
+    this.end = this.end.bind(this)
+  }
+
+  #processLine(b: Buffer, s: number, e: number): void {
     // §9.2.6: a line starting with ':' is a comment.
     if (b[s] === COLON) {
-      if (handlers.onComment !== undefined) {
-        handlers.onComment(b.toString('utf8', b[s + 1] === SPACE ? s + 2 : s + 1, e))
+      const onComment = this.#handlers.onComment
+      if (onComment !== undefined) {
+        onComment(b.toString('utf8', b[s + 1] === SPACE ? s + 2 : s + 1, e))
       }
       return
     }
-    hasField = true
+    this.#hasField = true
     // Field names are short: a bounded loop beats indexOf, which could run past the line end.
     let c = s
     while (c < e && b[c] !== COLON) c++
@@ -106,12 +125,12 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       if (b[s] === 0x64 && b[s + 1] === 0x61 && b[s + 2] === 0x74 && b[s + 3] === 0x61) {
         // "data": WHATWG appends value + LF and strips the final LF on dispatch; joining with '\n' is the same.
         const value = b.toString('utf8', v, e)
-        data = hasData ? data + '\n' + value : value
-        hasData = true
+        this.#data = this.#hasData ? this.#data + '\n' + value : value
+        this.#hasData = true
       }
     } else if (nameLen === 5) {
       if (b[s] === 0x65 && b[s + 1] === 0x76 && b[s + 2] === 0x65 && b[s + 3] === 0x6e && b[s + 4] === 0x74) {
-        event = b.toString('utf8', v, e) // "event"
+        this.#event = b.toString('utf8', v, e) // "event"
       } else if (b[s] === 0x72 && b[s + 1] === 0x65 && b[s + 2] === 0x74 && b[s + 3] === 0x72 && b[s + 4] === 0x79) {
         // "retry": only if the value is all ASCII digits, otherwise ignored (§9.2.6). An empty value is ignored too.
         let n = v < e ? 0 : -1
@@ -123,7 +142,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
           }
           n = n * 10 + d
         }
-        if (n >= 0) retry = n
+        if (n >= 0) this.#retry = n
       }
     } else if (nameLen === 2 && b[s] === 0x69 && b[s + 1] === 0x64) {
       // "id": ignored if it contains U+0000 (§9.2.6). In UTF-8 that is exactly the byte 0x00.
@@ -134,84 +153,91 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
           break
         }
       }
-      if (!nul) id = b.toString('utf8', v, e)
+      if (!nul) this.#id = b.toString('utf8', v, e)
     }
     // Any other name is ignored (§9.2.6).
   }
 
   /** A blank line ended the block whose bytes are `raw`: reset first, then fire (if there is data). */
-  function dispatch(raw: Buffer): void {
-    const fire = hasData
-    const ev: SseEvent = { event, data, id, retry }
-    event = ''
-    data = ''
-    hasData = false
-    id = undefined
-    retry = undefined
-    hasField = false
+  #dispatch(raw: Buffer): void {
+    const fire = this.#hasData
+    const ev: SseEvent = { event: this.#event, data: this.#data, id: this.#id, retry: this.#retry }
+    this.#event = ''
+    this.#data = ''
+    this.#hasData = false
+    this.#id = undefined
+    this.#retry = undefined
+    this.#hasField = false
     // §9.2.6 dispatch: an empty data buffer fires nothing, even with `event:` set.
-    if (fire) handlers.onEvent(ev, raw)
+    if (fire) this.#handlers.onEvent(ev, raw)
   }
 
   /** Dispatches the block held in `acc` and hands `acc` over (see its comment). */
-  function dispatchAcc(): void {
-    const raw = (acc as Buffer).subarray(0, accLen)
-    acc = undefined
-    accLen = 0
-    dispatch(raw)
+  #dispatchAcc(): void {
+    const raw = (this.#acc as Buffer).subarray(0, this.#accLen)
+    this.#acc = undefined
+    this.#accLen = 0
+    this.#dispatch(raw)
   }
 
   /** Appends `buf[start, end)` to `acc`, growing it by doubling. */
-  function append(buf: Buffer, start: number, end: number): void {
-    const need = accLen + end - start
+  #append(buf: Buffer, start: number, end: number): void {
+    const need = this.#accLen + end - start
+    let acc = this.#acc
     if (acc === undefined || acc.length < need) {
       const grown = Buffer.allocUnsafe(Math.max(need, acc === undefined ? 256 : acc.length * 2))
-      if (acc !== undefined) acc.copy(grown, 0, 0, accLen)
-      acc = grown
+      if (acc !== undefined) acc.copy(grown, 0, 0, this.#accLen)
+      acc = this.#acc = grown
     }
     if (end - start > 16) {
-      accLen += buf.copy(acc, accLen, start, end)
+      this.#accLen += buf.copy(acc, this.#accLen, start, end)
     } else {
       // A few bytes (a line end, the tail of a line): a loop is cheaper than the call into copy().
-      for (let i = start; i < end; i++) acc[accLen++] = buf[i] as number
+      let at = this.#accLen
+      for (let i = start; i < end; i++) acc[at++] = buf[i] as number
+      this.#accLen = at
     }
   }
 
   /** Runs once per stream on its first bytes: strips one leading BOM, which may arrive split. */
-  function stripBom(buf: Buffer): Buffer {
-    const held = bom // BOM-prefix bytes held back from earlier chunks
+  #stripBom(buf: Buffer): Buffer {
+    const held = this.#bom // BOM-prefix bytes held back from earlier chunks
+    let bom = held
     let i = 0
     while (bom < 3 && i < buf.length && buf[i] === BOM[bom]) {
       bom++
       i++
     }
     if (bom === 3) {
-      bom = -1
+      this.#bom = -1
       return buf.subarray(i)
     }
-    if (i === buf.length) return buf.subarray(i) // still a BOM prefix: wait for more bytes
-    bom = -1
+    if (i === buf.length) {
+      this.#bom = bom
+      return buf.subarray(i) // still a BOM prefix: wait for more bytes
+    }
+    this.#bom = -1
     // Not a BOM after all: the held-back bytes are content (rare path, a copy is fine).
     return held === 0 ? buf : Buffer.concat([BOM.subarray(0, held), buf])
   }
 
-  function push(chunk: Buffer | Uint8Array): void {
+  push(chunk: Buffer | Uint8Array): void {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (bom !== -1) buf = stripBom(buf)
+    if (this.#bom !== -1) buf = this.#stripBom(buf)
     const len = buf.length
     if (len === 0) return
 
     let pos = 0
-    if (skipLF) {
-      skipLF = false
+    if (this.#skipLF) {
+      this.#skipLF = false
       // The line that ended with that CR is in `acc` (a tail is always kept), so is this LF.
       if (buf[0] === LF) {
         pos = 1
-        append(buf, 0, 1)
+        this.#append(buf, 0, 1)
       }
-      if (deferred) {
-        deferred = false
-        dispatchAcc()
+      if (this.#deferred) {
+        this.#deferred = false
+        this.#dispatchAcc()
       }
     }
 
@@ -220,7 +246,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
     let nl = -1
     let nc = -1
 
-    if (partial !== -1) {
+    if (this.#partial !== -1) {
       // The first line continues a line from earlier chunks: complete it in `acc` and parse it there.
       nl = buf.indexOf(LF)
       if (nl < 0) nl = len
@@ -228,18 +254,18 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       if (nc < 0) nc = len
       const eol = nl < nc ? nl : nc
       if (eol === len) {
-        append(buf, 0, len)
+        this.#append(buf, 0, len)
         return
       }
       pos = eol + 1
       if (eol === nc) {
-        if (pos === len) skipLF = true
+        if (pos === len) this.#skipLF = true
         else if (buf[pos] === LF) pos++
       }
-      append(buf, 0, pos) // the line and its line end, in one copy
-      const lineStart = partial
-      partial = -1 // before the call: state stays consistent if onComment throws
-      processLine(acc as Buffer, lineStart, accLen - pos + eol)
+      this.#append(buf, 0, pos) // the line and its line end, in one copy
+      const lineStart = this.#partial
+      this.#partial = -1 // before the call: state stays consistent if onComment throws
+      this.#processLine(this.#acc as Buffer, lineStart, this.#accLen - pos + eol)
     }
 
     // Bytes of the current block in this chunk start here (earlier ones, if any, are in `acc`).
@@ -254,20 +280,20 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
           if (next === len) {
             // A CR as the very last byte: an LF may follow in the next chunk and belongs to this
             // block's raw bytes, so the dispatch waits for the next push() (or end()).
-            append(buf, blockStart, len)
-            skipLF = true
-            deferred = true
+            this.#append(buf, blockStart, len)
+            this.#skipLF = true
+            this.#deferred = true
             return
           }
           if (buf[next] === LF) next++
         }
-        if (accLen !== 0) {
-          append(buf, blockStart, next)
-          dispatchAcc()
+        if (this.#accLen !== 0) {
+          this.#append(buf, blockStart, next)
+          this.#dispatchAcc()
         } else if (blockStart === 0 && next === len) {
-          dispatch(buf) // one block, one chunk: the common case, no allocation at all
+          this.#dispatch(buf) // one block, one chunk: the common case, no allocation at all
         } else {
-          dispatch(buf.subarray(blockStart, next)) // the block lies inside this chunk: a view, no copy
+          this.#dispatch(buf.subarray(blockStart, next)) // the block lies inside this chunk: a view, no copy
         }
         pos = next
         blockStart = next
@@ -283,46 +309,44 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       }
       const eol = nl < nc ? nl : nc
       if (eol === len) break // unfinished line: kept below
-      processLine(buf, pos, eol)
+      this.#processLine(buf, pos, eol)
       pos = eol + 1
       if (eol === nc) {
-        if (pos === len) skipLF = true
+        if (pos === len) this.#skipLF = true
         else if (buf[pos] === LF) pos++
       }
     }
 
     // Keep the unfinished block (and line) for the next chunk.
     if (blockStart < len) {
-      append(buf, blockStart, len)
-      if (pos < len) partial = accLen - (len - pos)
+      this.#append(buf, blockStart, len)
+      if (pos < len) this.#partial = this.#accLen - (len - pos)
     }
   }
 
-  function end(): boolean {
+  end(): boolean {
     let pending: boolean
-    if (deferred) {
+    if (this.#deferred) {
       // The stream ended right after a blank line's CR: the block is complete, dispatch it.
-      dispatchAcc()
+      this.#dispatchAcc()
       pending = false
     } else {
       // bom > 0: the stream was only a BOM prefix, i.e. garbage bytes of a field name.
-      pending = hasField || bom > 0 || (partial !== -1 && (acc as Buffer)[partial] !== COLON)
+      pending = this.#hasField || this.#bom > 0 || (this.#partial !== -1 && (this.#acc as Buffer)[this.#partial] !== COLON)
     }
     // §9.2.6: at end of input any pending data is discarded. Reset for reuse.
-    bom = 0
-    skipLF = false
-    deferred = false
-    acc = undefined
-    accLen = 0
-    partial = -1
-    event = ''
-    data = ''
-    hasData = false
-    id = undefined
-    retry = undefined
-    hasField = false
+    this.#bom = 0
+    this.#skipLF = false
+    this.#deferred = false
+    this.#acc = undefined
+    this.#accLen = 0
+    this.#partial = -1
+    this.#event = ''
+    this.#data = ''
+    this.#hasData = false
+    this.#id = undefined
+    this.#retry = undefined
+    this.#hasField = false
     return pending
   }
-
-  return { push, end }
 }

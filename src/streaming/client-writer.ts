@@ -5,7 +5,8 @@ const CRLF = 0x0a0d // little-endian "\r\n" for writeUInt16LE
 const HEX = Buffer.from('0123456789abcdef', 'latin1')
 
 /**
- * The client side of a stream: collects the frames produced from one upstream
+ * The client side of a stream (one per stream; a class so that an open stream
+ * holds one object, its methods shared): collects the frames produced from one upstream
  * read and writes them as ONE chunk of the chunked body, in one `write()`.
  *
  * Why not `res.write()` per frame: Node's ServerResponse frames every write
@@ -25,39 +26,69 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1')
  * response (a pipelined request's response waits for the socket, and then
  * goes through `res.write()` like an HTTP/1.0 close-delimited one).
  */
-export interface ClientWriter {
-  /** Sets the status and headers; they are sent with the first chunk (or at once by flush() with nothing queued). */
-  start (statusCode: number, headers: OutgoingHttpHeaders): void
-  /** Queues bytes for the next flush. */
-  push (out: string | Buffer): void
-  /** Writes what was queued as one chunk; false when the socket's buffer is full (wait for drain). */
-  flush (): boolean
-  /** Flushes, then ends the response (terminator in the same write). */
-  end (): void
-  /** Calls `fn` once the socket's buffer has drained. */
-  onDrain (fn: () => void): void
-  /** performance.now() of the last flush that wrote something (the heartbeat reads it). */
-  readonly lastWriteAt: number
-}
-
-export function createClientWriter (res: ServerResponse): ClientWriter {
-  let direct: Socket | undefined
-  let started = false
+export class ClientWriter {
+  /** The response's socket, when chunks bypass res.write() (see above); undefined otherwise. */
+  #direct: Socket | undefined
+  #started = false
   /** The status line and headers were handed to the socket (direct mode). */
-  let headed = false
+  #headed = false
   // Most flushes carry one frame: keep it out of an array.
-  let one: string | Buffer | undefined
-  let more: Array<string | Buffer> | undefined
-  let lastWriteAt = performance.now()
+  #one: string | Buffer | undefined = undefined
+  #more: Array<string | Buffer> | undefined = undefined
+  /** performance.now() of the last flush that wrote something (the heartbeat reads it). */
+  lastWriteAt = performance.now()
+
+  constructor (private readonly res: ServerResponse) {}
+
+  /** Sets the status and headers; they are sent with the first chunk (or by flush() with nothing queued). */
+  start (statusCode: number, headers: OutgoingHttpHeaders): void {
+    const res = this.res
+    res.writeHead(statusCode, headers)
+    const socket = res.socket
+    this.#direct = res.chunkedEncoding && socket !== null && !socket.destroyed ? socket : undefined
+    this.#started = true
+  }
+
+  /** Queues bytes for the next flush. */
+  push (out: string | Buffer): void {
+    if (this.#one === undefined) this.#one = out
+    else (this.#more ??= []).push(out)
+  }
+
+  /** Writes what was queued as one chunk; false when the socket's buffer is full (wait for drain). */
+  flush (): boolean {
+    return this.#started ? this.#write() : true
+  }
+
+  /** Flushes, then ends the response (terminator in the same write). */
+  end (): void {
+    const direct = this.#direct
+    if (!direct) {
+      const out = this.#take()
+      if (out === undefined) this.res.end()
+      else this.res.end(out)
+      return
+    }
+    // res.end() uncorks fully: the last chunk and Node's terminator (0 CRLF CRLF) go out in one writev.
+    direct.cork()
+    this.#write()
+    this.res.end()
+  }
+
+  /** Calls `fn` once the socket's buffer has drained. */
+  onDrain (fn: () => void): void {
+    if (this.#direct) this.#direct.once('drain', fn)
+    else this.res.once('drain', fn)
+  }
 
   /** The queued pieces as one chunk of the chunked body (direct), or as one payload for res.write(). */
-  function take (): Buffer | string | undefined {
-    const first = one
-    const rest = more
-    one = undefined
-    more = undefined
+  #take (): Buffer | string | undefined {
+    const first = this.#one
+    const rest = this.#more
+    this.#one = undefined
+    this.#more = undefined
     if (first === undefined) return undefined
-    if (!direct) {
+    if (!this.#direct) {
       if (rest === undefined) return first
       return Buffer.concat([first, ...rest].map((p) => typeof p === 'string' ? Buffer.from(p) : p))
     }
@@ -75,56 +106,28 @@ export function createClientWriter (res: ServerResponse): ClientWriter {
     return out
   }
 
-  function write (): boolean {
-    const out = take()
-    if (!direct) return out === undefined ? true : res.write(out)
+  #write (): boolean {
+    const out = this.#take()
+    const direct = this.#direct
+    if (!direct) {
+      if (out === undefined) return true
+      this.lastWriteAt = performance.now()
+      return this.res.write(out)
+    }
     if (direct.destroyed) return true
-    if (!headed) {
-      headed = true
+    if (!this.#headed) {
+      this.#headed = true
       // The status line, the headers and the first chunk leave in one writev.
       direct.cork()
-      res.flushHeaders()
+      this.res.flushHeaders()
       const ok = out === undefined || direct.write(out)
       direct.uncork()
-      if (out !== undefined) lastWriteAt = performance.now()
+      this.lastWriteAt = performance.now()
       return ok
     }
     if (out === undefined) return true
-    lastWriteAt = performance.now()
+    this.lastWriteAt = performance.now()
     return direct.write(out)
-  }
-
-  return {
-    start (statusCode, headers) {
-      res.writeHead(statusCode, headers)
-      const socket = res.socket
-      direct = res.chunkedEncoding && socket !== null && !socket.destroyed ? socket : undefined
-      started = true
-    },
-    push (out) {
-      if (one === undefined) one = out
-      else (more ??= []).push(out)
-    },
-    flush () {
-      return started ? write() : true
-    },
-    end () {
-      if (!direct) {
-        const out = take()
-        if (out === undefined) res.end()
-        else res.end(out)
-        return
-      }
-      // res.end() uncorks fully: the last chunk and Node's terminator (0 CRLF CRLF) go out in one writev.
-      direct.cork()
-      write()
-      res.end()
-    },
-    onDrain (fn) {
-      if (direct) direct.once('drain', fn)
-      else res.once('drain', fn)
-    },
-    get lastWriteAt () { return lastWriteAt },
   }
 }
 

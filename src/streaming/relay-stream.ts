@@ -1,10 +1,11 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
-import { createSseParser, type SseEvent } from '../sse/parser.js'
+import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from '../sse/parser.js'
 import { UpstreamError, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
-import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
-import { createClientWriter } from './client-writer.js'
+import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
+import { ClientWriter } from './client-writer.js'
+import { heartbeatEvery, type Beating } from './heartbeat.js'
 import type { Outcome, RequestState } from './request-state.js'
 import { streamHeaders } from './sse-headers.js'
 
@@ -37,181 +38,215 @@ export interface RelayStreamOptions {
  * upstream while the client's socket buffer is full. Nothing is held back to
  * batch: the write happens before the chunk's handler returns. Per frame in
  * passthrough: no JSON parse (formats/openai.ts), no timer call (the heartbeat
- * reads the writer's last-write time, below).
+ * reads the writer's last-write time: streaming/heartbeat.ts).
  */
 export function relayStream (o: RelayStreamOptions): Promise<void> {
-  const { reply, response, format, writer, state, upstream } = o
-  const res = reply.raw
-  const body = response.body
-  const out = createClientWriter(res)
-  let started = false
-  let finished = false
-  let paused = false
-  let heartbeat: NodeJS.Timeout | undefined
-
   return new Promise<void>((resolve, reject) => {
-    const parser = createSseParser({ onEvent })
+    const relay = new StreamRelay(o, resolve, reject)
+    relay.attach()
+  })
+}
+
+/**
+ * One stream's state and handlers. A class, not closures: an open stream
+ * holds this one object, with its methods shared on the prototype, and is the
+ * parser's handler object itself (the closure form held a dozen function
+ * objects and their context per stream).
+ */
+class StreamRelay implements SseParserHandlers, Beating {
+  readonly #o: RelayStreamOptions
+  readonly #body: UpstreamBody
+  readonly #out: ClientWriter
+  readonly #parser: SseParser
+  #resolve: (() => void) | undefined
+  #reject: ((err: unknown) => void) | undefined
+  #started = false
+  #finished = false
+  #paused = false
+  #beating = false
+
+  constructor (o: RelayStreamOptions, resolve: () => void, reject: (err: unknown) => void) {
+    this.#o = o
+    this.#body = o.response.body
+    this.#out = new ClientWriter(o.reply.raw)
+    this.#parser = createSseParser(this)
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  get lastWriteAt (): number {
+    return this.#out.lastWriteAt
+  }
+
+  attach (): void {
+    const res = this.#o.reply.raw
+    const body = this.#body
     // The client may have left (and the upstream call been aborted) before these listeners were
     // attached: their events are gone, so settle now or the route's promise would never settle.
     if (res.closed || body.destroyed) {
-      finished = true
+      this.#finished = true
       body.destroy()
-      reject(res.closed ? clientGone() : mapUpstreamFailure(body.errored ?? new Error('response body closed'), upstream.name))
+      this.#settle(res.closed ? clientGone() : mapUpstreamFailure(body.errored ?? new Error('response body closed'), this.#o.upstream.name))
       return
     }
+    body.on('data', (chunk) => this.#onData(chunk))
+    body.on('end', () => this.#onEnd())
+    body.on('error', (err) => this.#onError(err))
+    res.on('close', () => this.#onClose())
+  }
 
-    body.on('data', (chunk: Buffer) => {
-      if (finished) return // after [DONE] or an error: let the rest drain, unread
-      if (!started) start()
-      parser.push(chunk)
-      if (finished) return // [DONE] or an error ended the response inside push()
-      if (!out.flush() && !paused) {
-        paused = true
-        body.pause()
-        out.onDrain(() => {
-          paused = false
-          if (!finished) body.resume()
-        })
-      }
-    })
-
-    body.on('end', () => {
-      const truncated = parser.end()
-      if (finished) return
-      if (!started) {
-        finished = true
-        reject(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
-      } else if (!truncated && upstream.kind.endsWithoutDone(o.endpoint)) {
-        complete()
-      } else {
-        // Ollama and broken proxies end streams early without an error frame; a truncated
-        // stream must never look complete to the client (PROTOCOLS §4).
-        fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
-      }
-    })
-
-    body.on('error', (err: unknown) => {
-      if (finished) return
-      const mapped = mapUpstreamFailure(err, upstream.name)
-      if (!started) {
-        finished = true
-        reject(mapped)
-      } else if (state.clientGone) {
-        finish()
-      } else {
-        fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
-      }
-    })
-
-    res.on('close', () => {
-      if (finished) return
-      finish()
-      // Before the first byte the promise is still pending: reject it, and the route sees
-      // state.clientGone and answers nobody (the upstream call was aborted on this same close).
-      if (!started) reject(clientGone())
-    })
-
-    function start (): void {
-      started = true
-      reply.hijack()
-      // The headers leave with the first chunk's frames (client-writer.ts).
-      out.start(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
-      state.ttfbMs = performance.now() - state.startedAt
-      if (format.heartbeat !== undefined) armHeartbeat(format.heartbeat)
-      resolve()
+  #onData (chunk: Buffer): void {
+    if (this.#finished) return // after [DONE] or an error: let the rest drain, unread
+    if (!this.#started) this.#start()
+    this.#parser.push(chunk)
+    if (this.#finished) return // [DONE] or an error ended the response inside push()
+    if (!this.#out.flush() && !this.#paused) {
+      this.#paused = true
+      this.#body.pause()
+      this.#out.onDrain(() => {
+        this.#paused = false
+        if (!this.#finished) this.#body.resume()
+      })
     }
+  }
 
-    /**
-     * One timer per stream that is never touched per frame: when it fires it
-     * looks at the writer's last write and either sends the comment or sleeps
-     * for the rest of the silence. (Refreshing a timer on every write re-links
-     * it in Node's timer list: a measurable share of a frame's cost.)
-     */
-    function armHeartbeat (comment: string): void {
-      const every = o.heartbeatMs
-      const beat = () => {
-        if (finished) return
-        const silent = performance.now() - out.lastWriteAt
-        // 1 ms of slack: a timer may fire a hair early by this clock.
-        if (silent >= every - 1) {
-          out.push(comment)
-          out.flush()
-          heartbeat = setTimeout(beat, every)
-        } else {
-          heartbeat = setTimeout(beat, every - silent)
-        }
-        heartbeat.unref()
-      }
-      heartbeat = setTimeout(beat, every)
-      heartbeat.unref()
+  #onEnd (): void {
+    const truncated = this.#parser.end()
+    if (this.#finished) return
+    const { upstream } = this.#o
+    if (!this.#started) {
+      this.#finished = true
+      this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
+    } else if (!truncated && upstream.kind.endsWithoutDone(this.#o.endpoint)) {
+      this.#complete()
+    } else {
+      // Ollama and broken proxies end streams early without an error frame; a truncated
+      // stream must never look complete to the client (PROTOCOLS §4).
+      this.#fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
     }
+  }
 
-    function onEvent (event: SseEvent, raw: Buffer): void {
-      if (finished) return
-      const data = event.data
-      if (data === '[DONE]') { complete(); return }
-      let frame: string | Buffer | undefined
-      try {
-        // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
-        // escaped there), so this test only matches frames that really carry an error key.
-        const inBand = data.includes('"error"') ? streamError(data) : undefined
-        if (inBand) { fail(inBand, 'upstream_error'); return }
-        frame = writer.frame(data, raw)
-      } catch (err) {
-        fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error')
-        return
-      }
-      if (frame !== undefined) {
-        state.frames++
-        // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.
-        out.push(frame)
-      }
+  #onError (err: unknown): void {
+    if (this.#finished) return
+    const mapped = mapUpstreamFailure(err, this.#o.upstream.name)
+    if (!this.#started) {
+      this.#finished = true
+      this.#settle(mapped)
+    } else if (this.#o.state.clientGone) {
+      this.#finish()
+    } else {
+      this.#fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
     }
+  }
 
-    function streamError (data: string): RelayError | undefined {
-      const payload = JSON.parse(data) as unknown
-      if (!payload || typeof payload !== 'object') return undefined
-      const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
-      if (!parsed) return undefined
-      const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
-      if (parsed.type) err.type = parsed.type
-      if (parsed.code) err.relayCode = parsed.code
-      err.param = parsed.param
-      return err
-    }
+  #onClose (): void {
+    if (this.#finished) return
+    this.#finish()
+    // Before the first byte the promise is still pending: reject it, and the route sees
+    // state.clientGone and answers nobody (the upstream call was aborted on this same close).
+    if (!this.#started) this.#settle(clientGone())
+  }
 
-    function complete (): void {
-      const last = writer.end()
-      finish('completed')
-      if (last !== undefined) out.push(last)
-      out.end()
-    }
+  /** Rejects the stream's promise (before the first byte), or resolves it (undefined). Once. */
+  #settle (err?: unknown): void {
+    const resolve = this.#resolve
+    const reject = this.#reject
+    this.#resolve = this.#reject = undefined
+    if (err === undefined) resolve?.()
+    else reject?.(err)
+  }
 
-    function fail (err: RelayError, outcome: Outcome): void {
-      state.error = err.message
-      const last = writer.error(err)
-      finish(outcome)
-      // Stop the upstream: after an error nothing it sends may reach the client (vLLM sends [DONE] next).
-      o.abortUpstream(err)
-      if (last === undefined) {
-        // The format cannot say "error": what was already read goes out, then the connection is cut.
-        out.flush()
-        res.destroy()
-      } else {
-        out.push(last)
-        out.end()
-      }
+  #start (): void {
+    const { reply, format, state } = this.#o
+    this.#started = true
+    reply.hijack()
+    // The headers leave with the first chunk's frames (client-writer.ts).
+    this.#out.start(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
+    state.ttfbMs = performance.now() - state.startedAt
+    if (format.heartbeat !== undefined) {
+      this.#beating = true
+      heartbeatEvery(this.#o.heartbeatMs).add(this)
     }
+    this.#settle()
+  }
 
-    function clientGone (): Error {
-      return new Error('client disconnected before the first byte')
-    }
+  /** The heartbeat found this stream silent for heartbeatMs. */
+  beat (): void {
+    if (this.#finished) return
+    this.#out.push(this.#o.format.heartbeat as string)
+    this.#out.flush()
+  }
 
-    function finish (outcome?: Outcome): void {
-      finished = true
-      if (outcome !== undefined && state.outcome === undefined) state.outcome = outcome
-      if (heartbeat) clearTimeout(heartbeat)
-      if (paused) body.resume()
+  onEvent (event: SseEvent, raw: Buffer): void {
+    if (this.#finished) return
+    const data = event.data
+    if (data === '[DONE]') { this.#complete(); return }
+    let frame: string | Buffer | undefined
+    try {
+      // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
+      // escaped there), so this test only matches frames that really carry an error key.
+      const inBand = data.includes('"error"') ? this.#streamError(data) : undefined
+      if (inBand) { this.#fail(inBand, 'upstream_error'); return }
+      frame = this.#o.writer.frame(data, raw)
+    } catch (err) {
+      this.#fail(UpstreamError({ cause: err }, `Upstream "${this.#o.upstream.name}" sent a malformed stream frame`), 'upstream_error')
+      return
     }
-  })
+    if (frame !== undefined) {
+      this.#o.state.frames++
+      // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.
+      this.#out.push(frame)
+    }
+  }
+
+  #streamError (data: string): RelayError | undefined {
+    const payload = JSON.parse(data) as unknown
+    if (!payload || typeof payload !== 'object') return undefined
+    const { upstream } = this.#o
+    const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
+    if (!parsed) return undefined
+    const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
+    if (parsed.type) err.type = parsed.type
+    if (parsed.code) err.relayCode = parsed.code
+    err.param = parsed.param
+    return err
+  }
+
+  #complete (): void {
+    const last = this.#o.writer.end()
+    this.#finish('completed')
+    if (last !== undefined) this.#out.push(last)
+    this.#out.end()
+  }
+
+  #fail (err: RelayError, outcome: Outcome): void {
+    this.#o.state.error = err.message
+    const last = this.#o.writer.error(err)
+    this.#finish(outcome)
+    // Stop the upstream: after an error nothing it sends may reach the client (vLLM sends [DONE] next).
+    this.#o.abortUpstream(err)
+    if (last === undefined) {
+      // The format cannot say "error": what was already read goes out, then the connection is cut.
+      this.#out.flush()
+      this.#o.reply.raw.destroy()
+    } else {
+      this.#out.push(last)
+      this.#out.end()
+    }
+  }
+
+  #finish (outcome?: Outcome): void {
+    this.#finished = true
+    const { state } = this.#o
+    if (outcome !== undefined && state.outcome === undefined) state.outcome = outcome
+    if (this.#beating) {
+      this.#beating = false
+      heartbeatEvery(this.#o.heartbeatMs).delete(this)
+    }
+    if (this.#paused) this.#body.resume()
+  }
+}
+
+function clientGone (): Error {
+  return new Error('client disconnected before the first byte')
 }
