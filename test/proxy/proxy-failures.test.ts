@@ -1,5 +1,5 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { startBlackhole } from '../helpers/blackhole.js'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { startUpstream, chatChunk, streamFrames, sleep } from '../helpers/upstream.js'
@@ -8,27 +8,6 @@ import { startRelay, chatBody } from '../helpers/relay.js'
 // SPEC §3/§5 through an outbound proxy: an unreachable proxy is an unreachable upstream (502), the
 // relay's connect timeout still bounds the connection to the proxy (504), and failover still
 // works behind it.
-
-// A listener that never completes a handshake (as in test/streaming/timeout-connect.test.ts):
-// listen(0) with the accept queue filled, so the kernel drops further SYNs.
-const BLACKHOLE = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(('127.0.0.1', 0))
-s.listen(0)
-port = s.getsockname()[1]
-fillers = []
-for _ in range(3):
-    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    c.setblocking(False)
-    try:
-        c.connect(('127.0.0.1', port))
-    except BlockingIOError:
-        pass
-    fillers.append(c)
-print(port, flush=True)
-sys.stdin.read()
-`
 
 async function freePort (): Promise<number> {
   const probe = createServer().listen(0, '127.0.0.1')
@@ -53,10 +32,7 @@ t.test('proxy unreachable: 502 upstream_error, as for an unreachable upstream', 
 })
 
 t.test('the connect timeout bounds the connection to the proxy: 504 upstream_timeout', async (t) => {
-  const child = spawn('python3', ['-c', BLACKHOLE], { stdio: ['pipe', 'pipe', 'inherit'] })
-  t.teardown(() => { child.kill() })
-  const [line] = await once(child.stdout, 'data', { signal: AbortSignal.timeout(5000) }) as [Buffer]
-  const port = Number(line.toString().trim())
+  const port = await startBlackhole(t)
   const up = await startUpstream(t)
   const relay = await startRelay(t, { timeouts: { connectMs: 300 }, upstreams: [{ name: 'up', baseUrl: up.baseUrl }], proxy: { httpProxy: `http://127.0.0.1:${port}` } })
   const started = performance.now()
