@@ -83,10 +83,11 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       const socket = request.raw.socket
       const bytesAtStart = socket.bytesWritten
       // The one place that sees every request end: its log line and its metrics come from the same summary.
-      reply.raw.once('close', () => ctx.metrics.observeRequest(logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart)))
+      // `on`, not `once`: a response closes once, and once() costs a wrapper per request.
+      reply.raw.on('close', () => ctx.metrics.observeRequest(logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart)))
       // Every POST route of the API needs a token: check it before the body is read, so an
       // unknown caller cannot make the relay parse a 4 MiB body, and gets 401 whatever it sent.
-      if (request.method === 'POST' && request.is404 !== true && ctx.keyring.required) authenticate(request, ctx.keyring)
+      if (request.method === 'POST' && request.is404 !== true && ctx.keyring.required) state.identity = authenticate(request, ctx.keyring)
     })
     scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
     // Fastify parses text/plain by default; the API takes JSON only, so such a body is a 415 (SPEC §10).

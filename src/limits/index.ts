@@ -91,7 +91,7 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots:
       const release = await acquireStream(identity)
       // The store may be async: if the client left while it answered, 'close' has already fired.
       if (reply.raw.closed) release()
-      else reply.raw.once('close', release)
+      else reply.raw.on('close', release) // closes once; `release` is idempotent anyway
     },
     close: () => slots.close(),
   }

@@ -33,7 +33,7 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   const controller = new AbortController()
   const res = reply.raw
   const total = setTimeout(() => controller.abort(UpstreamTimeoutError({}, `Request took longer than the total timeout of ${ctx.config.timeouts.totalMs} ms`)), ctx.config.timeouts.totalMs)
-  res.once('close', () => {
+  res.on('close', () => { // a response closes once: no once() wrapper needed
     clearTimeout(total)
     if (!res.writableFinished) {
       state.clientGone = true
@@ -142,7 +142,7 @@ export interface ForwardPlan {
 export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
   const state = request.relayState
   if (ctx.draining) throw UnavailableError({ retryAfter: 5 }, 'The relay is shutting down; retry on another instance')
-  const identity = authenticate(request, ctx.keyring)
+  const identity = state.identity ?? authenticate(request, ctx.keyring)
   state.keyName = identity.name
   const body = validateBody(request.body, endpoint)
   // POST /v1/streams always streams, whatever the body said.

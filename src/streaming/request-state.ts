@@ -1,3 +1,4 @@
+import type { ClientIdentity } from '../auth/keyring.js'
 import type { StreamSummary } from '../formats/types.js'
 
 /** How a request ended, for the log line and metrics (SPEC §8). */
@@ -9,6 +10,8 @@ export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'timeo
  */
 export interface RequestState {
   startedAt: number
+  /** The caller once its token was checked (onRequest), so the route does not hash the token a second time. */
+  identity: ClientIdentity | undefined
   keyName: string | undefined
   model: string | undefined
   upstream: string | undefined
@@ -30,6 +33,7 @@ export interface RequestState {
 export function createRequestState (): RequestState {
   return {
     startedAt: performance.now(),
+    identity: undefined,
     keyName: undefined,
     model: undefined,
     upstream: undefined,
