@@ -27,6 +27,9 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   const state = request.relayState
   const plan = planForward(ctx, endpoint, request)
   const { stream } = plan
+  // The plan holds what is needed of the body; a stream stays open for minutes, and Fastify's
+  // request would keep the parsed prompt (often tens of KB) alive with it.
+  request.body = undefined
 
   // One controller per request: the client going away, the total timeout and a
   // mid-stream failure all end the upstream request through it.

@@ -14,9 +14,12 @@ let dispatching: HttpBody | undefined
  *
  * Why not undici's `request()` and its Readable body: per chunk that body runs
  * `push()` → `readableAddChunk` → `'data'` plus a `process.nextTick(maybeReadMore)`,
- * and per response an AsyncResource and a Readable's state. Measured in the
- * bench's paced scenario (one frame per upstream read) this layer was ~3 µs of
- * the relay's CPU per frame; see bench/README.md.
+ * and per response an AsyncResource and a Readable's state. What it bought,
+ * measured together with the one-write client side (client-writer.ts):
+ * throughput (many frames per read) 11.9/11.0 → 10.6/10.5 µs CPU per frame;
+ * paced (one frame per read) within noise, ~31 µs either way, because there
+ * the per-frame cost is the two syscalls and the socket layers of Node and
+ * undici below this point (bench/README.md, "Where per-frame CPU goes").
  *
  * It is the part of a Readable the relay uses (the UpstreamBody interface):
  * `'data'`/`'end'`/`'error'`/`'close'`, pause/resume/isPaused, destroy,

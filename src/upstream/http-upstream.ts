@@ -93,33 +93,42 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
  * whole stream.
  */
 class CallHandler implements Dispatcher.DispatchHandler {
+  readonly #signal: AbortSignal
+  readonly #upstreamName: string
+  /**
+   * The call's promise callbacks until it settles, then undefined: they hold the promise, and a
+   * settled promise holds its result (status, headers, body) for as long as it is reachable. This
+   * handler lives as long as the stream does, so keeping them kept every stream's upstream
+   * headers alive (~0.5 KB per open stream, heap snapshot).
+   */
+  #settle: { resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void } | undefined
   #controller: Dispatcher.DispatchController | undefined
   #body: HttpBody | undefined
-  #settled = false
 
-  constructor (
-    private readonly signal: AbortSignal,
-    private readonly upstreamName: string,
-    private readonly resolve: (response: UpstreamResponse) => void,
-    private readonly reject: (err: unknown) => void,
-  ) {
+  constructor (signal: AbortSignal, upstreamName: string, resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void) {
+    this.#signal = signal
+    this.#upstreamName = upstreamName
+    this.#settle = { resolve, reject }
     signal.addEventListener('abort', this, { once: true })
+  }
+
+  #reject (err: unknown): void {
+    const settle = this.#settle
+    this.#settle = undefined
+    settle?.reject(err)
   }
 
   /** The caller's signal aborted. */
   handleEvent (): void {
-    const reason = (this.signal.reason ?? new Error('aborted')) as Error
-    if (!this.#settled) {
-      this.#settled = true
-      this.reject(reason)
-    }
+    const reason = (this.#signal.reason ?? new Error('aborted')) as Error
+    this.#reject(reason)
     // The body sees the abort as its error (onResponseError below), as undici's request() body does.
     this.#controller?.abort(reason)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    if (this.signal.aborted) controller.abort((this.signal.reason ?? new Error('aborted')) as Error)
+    if (this.#signal.aborted) controller.abort((this.#signal.reason ?? new Error('aborted')) as Error)
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -129,13 +138,11 @@ class CallHandler implements Dispatcher.DispatchHandler {
     controller.rawHeaders = null
     if (statusCode < 200) return // 1xx: the real answer follows
     const body = this.#body = new HttpBody(controller)
-    if (this.#settled) {
-      // Aborted meanwhile; nobody will read this body.
-      controller.abort(new Error('aborted'))
-      return
-    }
-    this.#settled = true
-    this.resolve({ statusCode, headers, body })
+    const settle = this.#settle
+    this.#settle = undefined
+    // Aborted meanwhile: nobody will read this body.
+    if (settle === undefined) controller.abort(new Error('aborted'))
+    else settle.resolve({ statusCode, headers, body })
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -143,17 +150,13 @@ class CallHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd (): void {
-    this.signal.removeEventListener('abort', this)
+    this.#signal.removeEventListener('abort', this)
     this.#body?.end()
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
-    this.signal.removeEventListener('abort', this)
-    if (this.#body !== undefined) {
-      this.#body.fail(err)
-    } else if (!this.#settled) {
-      this.#settled = true
-      this.reject(this.signal.aborted ? (this.signal.reason ?? err) : mapUpstreamFailure(err, this.upstreamName))
-    }
+    this.#signal.removeEventListener('abort', this)
+    if (this.#body !== undefined) this.#body.fail(err)
+    else this.#reject(this.#signal.aborted ? (this.#signal.reason ?? err) : mapUpstreamFailure(err, this.#upstreamName))
   }
 }
