@@ -16,8 +16,11 @@ const el = {
   stop: $('stop'), clear: $('clear'), status: $('status'), transcript: $('transcript'),
 };
 
-// Served by the relay, the relay is this origin; opened from a file, assume the default local relay.
-const defaultRelay = location.protocol.startsWith('http') ? location.origin : 'http://127.0.0.1:8080';
+// Served by the relay, the relay is where this page lives: its origin, plus the plugin's prefix when
+// mounted under one (page at /llm/ → relay http://host/llm). Opened from a file: the default local relay.
+const defaultRelay = location.protocol.startsWith('http')
+  ? location.origin + location.pathname.replace(/\/[^/]*$/, '')
+  : 'http://127.0.0.1:8080';
 const relay = () => (el.relay.value.trim() || defaultRelay).replace(/\/+$/, '');
 
 let history = [];    // the conversation sent as `messages`
@@ -226,7 +229,9 @@ async function viaEventSource(body, bubble) {
     return ctrl.signal.aborted ? bubble.stopped() : bubble.fail(networkMessage(err));
   }
   if (typeof created?.url !== 'string') return bubble.fail('the relay did not return a stream url');
-  streamUrl = /^https?:/i.test(created.url) ? created.url : base + created.url;
+  // The url is root-relative and already holds any prefix the relay is mounted under: resolve it
+  // against the relay's origin rather than appending it to the relay URL.
+  streamUrl = new URL(created.url, `${base}/`).href;
 
   const url = new URL(streamUrl);
   url.searchParams.set('format', 'content');
