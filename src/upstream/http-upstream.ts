@@ -134,7 +134,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // undici's controller keeps the raw header Buffers (views into the socket's read chunk) for
     // the whole response; the parsed `headers` are all the relay reads. Dropping them here saved
-    // ~2.5 KB per open stream (heap snapshot, idle scenario).
+    // 1.7 KB per open stream (heap snapshots, 3,000 idle streams: 91.9 -> 86.7 MB).
     controller.rawHeaders = null
     if (statusCode < 200) return // 1xx: the real answer follows
     const body = this.#body = new HttpBody(controller)
