@@ -1,7 +1,8 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from '../sse/parser.js'
-import { UpstreamError, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
+import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
+import { inBandError } from '../upstream/in-band-error.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
 import { ClientWriter } from './client-writer.js'
@@ -187,7 +188,7 @@ class StreamRelay implements SseParserHandlers, Beating {
     try {
       // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
       // escaped there), so this test only matches frames that really carry an error key.
-      const inBand = data.includes('"error"') ? this.#streamError(data) : undefined
+      const inBand = data.includes('"error"') ? inBandError(this.#o.upstream, data) : undefined
       if (inBand) { this.#fail(inBand, 'upstream_error'); return }
       frame = this.#o.writer.frame(data, raw)
     } catch (err) {
@@ -201,18 +202,6 @@ class StreamRelay implements SseParserHandlers, Beating {
     }
   }
 
-  #streamError (data: string): RelayError | undefined {
-    const payload = JSON.parse(data) as unknown
-    if (!payload || typeof payload !== 'object') return undefined
-    const { upstream } = this.#o
-    const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
-    if (!parsed) return undefined
-    const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
-    if (parsed.type) err.type = parsed.type
-    if (parsed.code) err.relayCode = parsed.code
-    err.param = parsed.param
-    return err
-  }
 
   #complete (): void {
     const last = this.#o.writer.end()

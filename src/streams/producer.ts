@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
 import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
+import { inBandError } from '../upstream/in-band-error.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
@@ -92,7 +93,7 @@ export function startProducer (o: ProducerOptions): Producer {
     const data = event.data
     if (data === '[DONE]') { complete(); return }
     try {
-      const inBand = data.includes('"error"') ? streamError(data) : undefined
+      const inBand = data.includes('"error"') ? inBandError(upstream, data) : undefined
       if (inBand) { fail(inBand, 'upstream_error'); return }
       const chunk = JSON.parse(data) as Chunk
       recordSummary(chunk, summary)
@@ -114,18 +115,6 @@ export function startProducer (o: ProducerOptions): Producer {
     }
   }
 
-  /** An error the upstream reported inside the stream (OpenAI's object or Xinference's string), as a relay error. */
-  function streamError (data: string): RelayError | undefined {
-    const payload = JSON.parse(data) as unknown
-    if (!payload || typeof payload !== 'object') return undefined
-    const parsed = upstream.kind.parseStreamError(payload as Record<string, unknown>)
-    if (!parsed) return undefined
-    const err = UpstreamError({}, withoutSecret(parsed.message, upstream.config.apiKey))
-    if (parsed.type) err.type = parsed.type
-    if (parsed.code) err.relayCode = parsed.code
-    err.param = parsed.param
-    return err
-  }
 
   /** Appends in order; a slow store makes the producer stop reading upstream for a while (backpressure). */
   function append (event: StreamEvent): Promise<unknown> {
