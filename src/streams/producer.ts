@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
-import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, withoutSecret, type RelayError } from '../errors.js'
+import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, type RelayError } from '../errors.js'
 import { inBandError } from '../upstream/in-band-error.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
