@@ -5,8 +5,8 @@
 // run and writes bench/results/<date>.md and .json.
 //
 //   node bench/run.mjs [--scenarios throughput,paced,idle,sequential,open10k]
-//     [--targets direct,nginx,relay-openai,relay-content] [--scale 0.2] [--profile] [--tag x]
-//     [--relay dist/cli.js]
+//     [--targets direct,nginx,relay-openai,relay-content,floor-node[,floor-fastify]]
+//     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js]
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { launch, stop, stopAll, runJson, firstLine } from './lib/launch.mjs';
 import { targets as allTargets } from './lib/targets.mjs';
-import { markdown } from './lib/report.mjs';
+import { markdown, floorRatios } from './lib/report.mjs';
 import { summarize } from './lib/profile-summary.mjs';
 import { nofile } from './lib/proc.mjs';
 
@@ -27,7 +27,7 @@ const SCENARIOS = {
   throughput: { c: 50, s: 500, n: 200, i: 0 },
   paced: { c: 500, s: 1000, n: 60, i: 50, ramp: 50 },
   idle: { c: 3000, s: 3000, n: 20, i: 1000, ramp: 1000 },
-  sequential: { mode: 'request', c: 1, s: 2000, n: 20, i: 0, warmup: 200 },
+  sequential: { mode: 'request', c: 1, s: 2000, n: 20, i: 0 }, // warm-up: 2 × --warmup requests
   // Starts spread over 30 s (~330/s): the claim is holding 10k streams, not
   // accepting 1,000/s, which on 2 shared cores overflows the relay's accept
   // queue. Each stream lives 39 s, so all are open at once for ~9 s.
@@ -37,12 +37,20 @@ const SCENARIOS = {
 const { values: opt } = parseArgs({
   options: {
     scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
-    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content' },
+    // floor-fastify is opt-in: each Node target adds ~1.8 min to a full run (open10k alone is 70 s),
+    // and floor-node is the one the relay's figures are divided by.
+    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content,floor-node' },
     relay: { type: 'string', default: 'dist/cli.js' }, // another build can be measured with the same harness
+    // streams of 20 frames through each fresh target process before its measured load (sequential: 2× as many requests)
+    warmup: { type: 'string', default: '100' },
     scale: { type: 'string', default: '1' }, profile: { type: 'boolean', default: false }, tag: { type: 'string', default: '' },
   },
 });
 const scale = Number(opt.scale);
+const warmupStreams = Number(opt.warmup);
+if (!Number.isInteger(warmupStreams) || warmupStreams < 0) { console.error(`--warmup wants a whole number of streams, got ${opt.warmup}`); process.exit(2); }
+// Not scaled by --scale: the JIT needs the same warm-up whatever the load's size.
+const WARMUP = { streams: warmupStreams, concurrency: 20, frames: 20, sequential_requests: 2 * warmupStreams };
 const names = opt.scenarios.split(',');
 const wanted = opt.targets.split(',');
 for (const n of names) if (!SCENARIOS[n]) { console.error(`unknown scenario ${n}; known: ${Object.keys(SCENARIOS)}`); process.exit(2); }
@@ -59,6 +67,7 @@ const fdCap = Math.floor((hard - 100) / 2);
 const scenarios = {};
 for (const n of names) {
   const sc = { ...SCENARIOS[n] };
+  if (sc.mode === 'request') sc.warmup = WARMUP.sequential_requests;
   if (sc.mode !== 'request') sc.c = Math.max(1, Math.round(sc.c * scale));
   sc.s = Math.max(1, Math.round(sc.s * scale));
   if (scale !== 1) sc.capped = `--scale ${scale}`;
@@ -123,7 +132,10 @@ for (const [name, sc] of Object.entries(scenarios)) {
       proc = await t.start(name);
       if (!smoked.has(t.name)) { smoked.add(t.name); await smoke(t, proc.url); }
       // warm-up: JIT, connection pools; not recorded (sequential warms up inside load.mjs, on the connection it measures)
-      if (sc.mode !== 'request') { await load(t, proc.url, { c: 20, s: 100, n: 20, i: 0 }); await sleep(300); }
+      if (sc.mode !== 'request' && WARMUP.streams) {
+        await load(t, proc.url, { c: Math.min(WARMUP.concurrency, WARMUP.streams), s: WARMUP.streams, n: WARMUP.frames, i: 0 });
+        await sleep(300);
+      }
       log(`${name} / ${t.name}: ${sc.mode === 'request' ? `${sc.s} requests` : `C=${sc.c} S=${sc.s} n=${sc.n} i=${sc.i}ms`}`);
       const r = await load(t, proc.url, sc, { pids: proc.pids() });
       results.push({ scenario: name, target: t.name, capped: sc.capped, ...r });
@@ -137,7 +149,7 @@ for (const [name, sc] of Object.entries(scenarios)) {
     }
     await proc?.stop();
     const logged = proc?.logged?.() ?? [];
-    if (logged.length) notes.push(`${name} / ${t.name}: the relay logged ${logged.length} line(s), first: \`${logged[0].slice(0, 200)}\``);
+    if (logged.length) notes.push(`${name} / ${t.name}: it logged ${logged.length} line(s), first: \`${logged[0].slice(0, 200)}\``);
     const measured = results.at(-1);
     if (proc?.profile && existsSync(proc.profile) && measured?.window_us) {
       profiles.push({ name: `${t.name} / ${name}`, file: proc.profile, cpu_ms: Math.round(measured.proxy.cpu_s * 1000),
@@ -150,7 +162,7 @@ if (aborted) await new Promise(() => {}); // the signal handler exits
 
 const version = (cmd) => { try { return execFileSync('sh', ['-c', cmd]).toString().trim(); } catch { return null; } };
 const meta = {
-  date: new Date().toISOString(), scale, profile: opt.profile, node: process.version, nproc: os.availableParallelism(),
+  date: new Date().toISOString(), scale, warmup: WARMUP, profile: opt.profile, node: process.version, nproc: os.availableParallelism(),
   cpu: os.cpus()[0]?.model, kernel: os.release(), mem_gb: Math.round(os.totalmem() / 2 ** 30), nofile_hard: hard,
   loadavg_start: load0, loadavg_end: os.loadavg()[0],
   git: version(`git -C ${ROOT} rev-parse --short HEAD 2>/dev/null`), nginx: version('nginx -v 2>&1'),
@@ -158,6 +170,6 @@ const meta = {
 meta.machine = `${meta.nproc} CPUs (${meta.cpu}), ${meta.mem_gb} GB, Linux ${meta.kernel}, node ${meta.node}, relay ${meta.git ?? 'uncommitted'}; load average ${load0.toFixed(1)} at start, ${meta.loadavg_end.toFixed(1)} at end`;
 const md = markdown({ meta, scenarios, results, notes, profiles });
 writeFileSync(join(BENCH, 'results', `${base}.md`), md);
-writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, profiles }, null, 2)}\n`);
+writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, floor_ratios: floorRatios(results), profiles }, null, 2)}\n`);
 console.log(md);
 log(`wrote bench/results/${base}.md and .json`);

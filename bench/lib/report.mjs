@@ -1,5 +1,6 @@
 // Markdown tables from run.mjs's results, ratios to the direct target of the
-// same run, and the issue's targets checked against them.
+// same run, the relay's figures over the floor-node target's, and the issue's
+// targets checked against them.
 
 // nginx per-frame CPU measured on this machine by the shared peer bench
 // (../shared/bench, 2026-11-21): used when nginx is not in the run.
@@ -100,14 +101,64 @@ export function goals(results) {
   return rows;
 }
 
+// What the relay pays beyond the floor (bench/targets/floor-node.mjs: node:http +
+// undici dispatch, chunks written as they come) for the same work in the same run.
+const FLOOR = 'floor-node';
+const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify'];
+
+/**
+ * Per scenario, each of OVER_FLOOR's figures beside floor-node's: CPU (per frame,
+ * per stream in open10k, per request in sequential) and RSS per open stream as
+ * ratios, latency p50 as a difference (a ratio of latencies means little when
+ * both are mostly the mock's and the load generator's).
+ */
+export function floorRatios(results) {
+  const out = [];
+  const ok = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error && r.proxy);
+  const ratio = (a, b) => (a == null || b == null || !(b > 0) ? null : Math.round((a / b) * 100) / 100);
+  for (const sc of [...new Set(results.map((r) => r.scenario))]) {
+    const fl = ok(sc, FLOOR);
+    if (!fl) continue;
+    for (const t of OVER_FLOOR) {
+      const r = ok(sc, t);
+      if (!r) continue;
+      const cpuKey = r.mode === 'request' || sc === 'open10k' ? 'cpu_us_per_request' : 'cpu_us_per_frame';
+      out.push({
+        scenario: sc, target: t, cpu_unit: r.mode === 'request' ? 'µs/req' : sc === 'open10k' ? 'µs/stream' : 'µs/frame',
+        cpu: r.proxy[cpuKey], cpu_floor: fl.proxy[cpuKey], cpu_ratio: ratio(r.proxy[cpuKey], fl.proxy[cpuKey]),
+        rss_kb: r.proxy.rss_kb_per_open_stream, rss_kb_floor: fl.proxy.rss_kb_per_open_stream,
+        rss_ratio: ratio(r.proxy.rss_kb_per_open_stream, fl.proxy.rss_kb_per_open_stream),
+        p50_added_us: r.lat_us.p50 == null || fl.lat_us.p50 == null ? null : Math.round((r.lat_us.p50 - fl.lat_us.p50) * 10) / 10,
+      });
+    }
+  }
+  return out;
+}
+
+function floorLines(rows) {
+  if (!rows.length) return '';
+  const x = (v) => (v == null ? '—' : `${f(v, 2)}×`);
+  return `\n${rows.map((r) => `- ${r.target} ÷ ${FLOOR}: CPU ${r.cpu_unit} ${x(r.cpu_ratio)} (${f(r.cpu, 1)} / ${f(r.cpu_floor, 1)})` +
+    (r.rss_kb == null ? '' : `, RSS/open stream ${x(r.rss_ratio)} (${f(r.rss_kb, 1)} / ${f(r.rss_kb_floor, 1)} KB)`) +
+    `, p50 ${r.p50_added_us == null ? '—' : r.cpu_unit === 'µs/req' ? `${r.p50_added_us >= 0 ? '+' : ''}${f(r.p50_added_us)} µs` : `${r.p50_added_us >= 0 ? '+' : ''}${ms(r.p50_added_us)} ms`} over ${FLOOR}`).join('\n')}\n`;
+}
+
+function warmupText(w) {
+  if (!w) return '';
+  return w.streams ? `; warm-up per fresh process ${w.streams} streams × ${w.frames} frames (${w.concurrency} at once), sequential ${w.sequential_requests} requests`
+    : '; no warm-up';
+}
+
 export function markdown({ meta, scenarios, results, notes, profiles }) {
-  let md = `## llm-relay bench, ${meta.date}\n\n${meta.machine}; scale ${meta.scale}${meta.profile ? '; **--profile on: CPU figures include the profiler**' : ''}\n`;
+  let md = `## llm-relay bench, ${meta.date}\n\n${meta.machine}; scale ${meta.scale}${warmupText(meta.warmup)}${meta.profile ? '; **--profile on: CPU figures include the profiler**' : ''}\n`;
+  const overFloor = floorRatios(results);
   for (const [name, sc] of Object.entries(scenarios)) {
     const rows = results.filter((r) => r.scenario === name);
     if (!rows.length) continue;
     const d = rows.find((r) => r.target === 'direct' && !r.error);
     md += `\n### ${name}: ${describe(name, sc)}\n\n`;
     md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d);
+    md += floorLines(overFloor.filter((r) => r.scenario === name));
   }
   md += '\n### Targets (from the issue)\n\n| target | measured | met |\n|---|---|---|\n';
   for (const g of goals(results)) md += `| ${g.goal} | ${g.measured} | ${g.verdict} |\n`;

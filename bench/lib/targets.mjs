@@ -10,13 +10,13 @@ import { processTree } from './proc.mjs';
 const TOKEN = 'sk-bench';
 const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true; } catch { return false; } };
 
-// The relay must see only what the bench sets: an inherited proxy variable or
+// A Node target must see only what the bench sets: an inherited proxy variable or
 // config path would change what is measured.
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env)
+  .filter(([k]) => !/^(RELAY_|UPSTREAM|REDIS_URL$|CORS_ORIGINS$|HTTPS?_PROXY$|NO_PROXY$|PORT$)/i.test(k)));
 function relayEnv(port, mockPort, config) {
-  const env = Object.fromEntries(Object.entries(process.env)
-    .filter(([k]) => !/^(RELAY_|UPSTREAM_|REDIS_URL$|CORS_ORIGINS$|HTTPS?_PROXY$|NO_PROXY$)/i.test(k)));
   return {
-    ...env, NODE_ENV: 'production', RELAY_CONFIG: config, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    ...cleanEnv(), NODE_ENV: 'production', RELAY_CONFIG: config, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
     UPSTREAM_URL: `http://127.0.0.1:${mockPort}/v1`, UPSTREAM_API_KEY: 'sk-upstream', RELAY_API_KEYS: TOKEN,
   };
 }
@@ -29,26 +29,40 @@ export function targets(ctx) {
   // many would. Everything else stays at the relay's defaults.
   const config = join(ctx.logDir, 'relay-config.json');
   writeFileSync(config, `${JSON.stringify({ maxConcurrentStreams: 20_000 })}\n`);
-  const relay = (name, format) => ({
-    name, format, token: TOKEN,
-    unavailable: existsSync(cli) ? null : `${cli} not found (npm run build)`,
+  // A Node target: a fresh process per scenario, its whole process tree measured,
+  // ready when /healthz answers 200, optionally under V8's sampling profiler.
+  const nodeTarget = (name, format, entry, env, query = '') => ({
+    name, format,
+    unavailable: existsSync(entry) ? null : `${entry} not found${entry === cli ? ' (npm run build)' : ''}`,
     async start(tag) {
       const port = await freePort();
       const prof = ctx.profileDir
         ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : [];
       const logFile = join(ctx.logDir, `${name}.log`);
       const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
-      const child = launch(name, process.execPath, [...prof, cli], { cwd: ctx.root, env: relayEnv(port, ctx.mockPort, config), logDir: ctx.logDir });
+      const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir });
       try { await waitReady(`http://127.0.0.1:${port}/healthz`, child); } catch (e) { await stop(child); throw e; }
       return {
-        url: `http://127.0.0.1:${port}/v1/chat/completions${format === 'content' ? '?format=content' : ''}`,
+        url: `http://127.0.0.1:${port}/v1/chat/completions${query}`,
         pids: () => processTree(child.pid),
         profile: ctx.profileDir ? join(ctx.profileDir, `${name}-${tag}.cpuprofile`) : null,
         stop: () => stop(child, ctx.profileDir ? 20_000 : 5000),
-        // at LOG_LEVEL=warn a healthy run logs nothing: whatever it did log is worth a note
+        // the relay at LOG_LEVEL=warn and the floors log nothing when healthy: whatever they did log is worth a note
         logged: () => readFileSync(logFile, 'utf8').slice(logFrom).split('\n').filter(Boolean),
       };
     },
+  });
+  const relay = (name, format) => ({
+    ...nodeTarget(name, format, cli, (port) => relayEnv(port, ctx.mockPort, config), format === 'content' ? '?format=content' : ''),
+    token: TOKEN,
+  });
+  // The floors (bench/targets/): the same forwarding with nothing of the relay's own,
+  // so the relay's figures split into what Node + undici (+ Fastify) cost anyway and
+  // what the relay adds. No auth: no token.
+  const floor = (name) => ({
+    ...nodeTarget(name, 'openai', join(ctx.root, 'bench/targets', `${name}.mjs`),
+      (port) => ({ ...cleanEnv(), NODE_ENV: 'production', PORT: String(port), UPSTREAM: `http://127.0.0.1:${ctx.mockPort}` })),
+    token: null,
   });
 
   return [
@@ -83,5 +97,7 @@ http {
     { ...relay('relay-openai', 'openai') },
     // content rewriting applies to streams; a stream:false reply is the same JSON as openai's
     { ...relay('relay-content', 'content'), skips: ['sequential'] },
+    floor('floor-node'),
+    floor('floor-fastify'),
   ];
 }
