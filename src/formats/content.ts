@@ -1,6 +1,6 @@
-import { errorEnvelope } from '../errors.js'
+import { errorEnvelope, type RelayError } from '../errors.js'
 import { deltaText, recordSummary, type Chunk } from './chunk-fields.js'
-import type { FrameFormat, StreamEvent } from './types.js'
+import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
 /**
  * One `content` event with its id. The POST stream's writer and the
@@ -28,22 +28,29 @@ export const contentFormat: FrameFormat = {
   name: 'content',
   contentType: 'text/event-stream; charset=utf-8',
   heartbeat: ': keep-alive\n\n',
-  create (ctx) {
-    let id = 0
-    return {
-      frame (data) {
-        const chunk = JSON.parse(data) as Chunk
-        recordSummary(chunk, ctx.summary)
-        const text = deltaText(chunk, ctx.endpoint)
-        if (text === '') return undefined
-        return render({ type: 'chunk', data, text }, ++id)
-      },
-      end () {
-        const { finishReason, usage } = ctx.summary
-        return render({ type: 'stop', finishReason, usage }, ++id)
-      },
-      error: (err) => render({ type: 'error', error: errorEnvelope(err).error }, ++id),
-    }
-  },
+  create: (ctx) => new ContentWriter(ctx),
   renderEvent: render,
+}
+
+/** One per stream: the event ids count here. A class, so an open stream holds one small object. */
+class ContentWriter implements FrameWriter {
+  #id = 0
+  constructor (private readonly ctx: FormatContext) {}
+
+  frame (data: string): string | undefined {
+    const chunk = JSON.parse(data) as Chunk
+    recordSummary(chunk, this.ctx.summary)
+    const text = deltaText(chunk, this.ctx.endpoint)
+    if (text === '') return undefined
+    return render({ type: 'chunk', data, text }, ++this.#id)
+  }
+
+  end (): string | undefined {
+    const { finishReason, usage } = this.ctx.summary
+    return render({ type: 'stop', finishReason, usage }, ++this.#id)
+  }
+
+  error (err: RelayError): string | undefined {
+    return render({ type: 'error', error: errorEnvelope(err).error }, ++this.#id)
+  }
 }

@@ -1,6 +1,6 @@
-import { errorEnvelope } from '../errors.js'
+import { errorEnvelope, type RelayError } from '../errors.js'
 import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
-import type { FrameFormat, StreamEvent } from './types.js'
+import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
 const DONE = Buffer.from('data: [DONE]\n\n')
 
@@ -22,24 +22,33 @@ export const openaiFormat: FrameFormat = {
   name: 'openai',
   contentType: 'text/event-stream; charset=utf-8',
   heartbeat: ': keep-alive\n\n',
-  create (ctx) {
-    return {
-      frame (data, raw) {
-        let chunk: Chunk | undefined
-        if (NEEDS_PARSE.test(data)) {
-          chunk = JSON.parse(data) as Chunk
-          recordSummary(chunk, ctx.summary)
-          if (ctx.dropUsageChunk && isUsageOnly(chunk)) return undefined
-        }
-        if (ctx.alias === undefined) return ctx.reframe === true ? dataFrame(data) : raw
-        return dataFrame(withModel(data, ctx.alias))
-      },
-      end: () => DONE,
-      // What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2).
-      error: (err) => `data: ${JSON.stringify(errorEnvelope(err))}\n\n`,
-    }
-  },
+  create: (ctx) => new OpenAiWriter(ctx),
   renderEvent,
+}
+
+/** A class, not an object of closures: an open stream holds one small object, its methods shared. */
+class OpenAiWriter implements FrameWriter {
+  constructor (private readonly ctx: FormatContext) {}
+
+  frame (data: string, raw: Buffer): string | Buffer | undefined {
+    const ctx = this.ctx
+    if (NEEDS_PARSE.test(data)) {
+      const chunk = JSON.parse(data) as Chunk
+      recordSummary(chunk, ctx.summary)
+      if (ctx.dropUsageChunk && isUsageOnly(chunk)) return undefined
+    }
+    if (ctx.alias === undefined) return ctx.reframe === true ? dataFrame(data) : raw
+    return dataFrame(withModel(data, ctx.alias))
+  }
+
+  end (): Buffer {
+    return DONE
+  }
+
+  /** What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2). */
+  error (err: RelayError): string {
+    return `data: ${JSON.stringify(errorEnvelope(err))}\n\n`
+  }
 }
 
 /**

@@ -40,11 +40,13 @@ export interface Limits {
    */
   acquireStream (identity: ClientIdentity): Promise<() => void>
   /**
-   * checkRate, then for a streamed request acquireStream, its slots given back
-   * when the response closes, which Node emits on every path: completed,
-   * failed, timed out, rejected later on, or cut by the client.
+   * checkRate, then for a streamed request acquireStream. Returns the slot's
+   * release (undefined for a request that takes none); the caller gives it
+   * back when the response closes, which Node emits on every path: completed,
+   * failed, timed out, rejected later on, or cut by the client. (The caller's
+   * own 'close' listener does it, so a stream carries one listener, not two.)
    */
-  admit (admission: Admission): Promise<void>
+  admit (admission: Admission): Promise<(() => void) | undefined>
   close (): Promise<void>
 }
 
@@ -87,11 +89,7 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots:
     acquireStream,
     async admit ({ identity, request, reply, stream }) {
       await checkRate(identity, request, reply)
-      if (!stream) return
-      const release = await acquireStream(identity)
-      // The store may be async: if the client left while it answered, 'close' has already fired.
-      if (reply.raw.closed) release()
-      else reply.raw.on('close', release) // closes once; `release` is idempotent anyway
+      return stream ? await acquireStream(identity) : undefined
     },
     close: () => slots.close(),
   }

@@ -35,17 +35,24 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   // mid-stream failure all end the upstream request through it.
   const controller = new AbortController()
   const res = reply.raw
-  const total = setTimeout(() => controller.abort(UpstreamTimeoutError({}, `Request took longer than the total timeout of ${ctx.config.timeouts.totalMs} ms`)), ctx.config.timeouts.totalMs)
-  res.on('close', () => { // a response closes once: no once() wrapper needed
+  const totalMs = ctx.config.timeouts.totalMs
+  const total = setTimeout(() => controller.abort(UpstreamTimeoutError({}, `Request took longer than the total timeout of ${totalMs} ms`)), totalMs)
+  let releaseSlot: (() => void) | undefined
+  // The request's one 'close' listener (a response closes once: no once() wrapper needed): the
+  // timer, the stream slot and the upstream call all end here, whatever ended the response.
+  res.on('close', () => {
     clearTimeout(total)
+    releaseSlot?.()
     if (!res.writableFinished) {
       state.clientGone = true
       state.outcome ??= 'client_aborted'
       controller.abort(new Error('client disconnected'))
     }
   })
-  // After the close listener: a stream slot is given back on that same close, whatever ends the request.
-  await ctx.limits.admit({ identity: plan.identity, request, reply, stream })
+  const slot = await ctx.limits.admit({ identity: plan.identity, request, reply, stream })
+  // The slot store may be async: a client that left meanwhile has had its 'close' already.
+  if (res.closed) slot?.()
+  else releaseSlot = slot
 
   try {
     await withFailover(ctx, plan, state, controller.signal, (planned) => deliver(ctx, endpoint, request, reply, planned, controller))
@@ -90,7 +97,7 @@ export async function withFailover<T> (ctx: RelayContext, plan: ForwardPlan, sta
 async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController): Promise<void> {
   const state = request.relayState
   const { route, upstream, askUsage } = plan
-  const response = await callUpstream(plan, endpoint, request, controller.signal)
+  const response = await callUpstream(plan, endpoint, request, controller)
   if (!plan.stream) {
     await sendJson(reply, response, route, state)
     return
@@ -108,7 +115,7 @@ async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyR
     endpoint,
     heartbeatMs: ctx.config.heartbeatMs,
     state,
-    abortUpstream: (reason) => controller.abort(reason),
+    controller,
   }).catch((err: unknown) => { throw beforeFirstByte(err) })
 }
 
@@ -170,9 +177,9 @@ export function planForward (ctx: RelayContext, endpoint: Endpoint, request: Fas
  * with when no response came, on a non-2xx answer (its retry hints in
  * `headers`), or when a streaming request was not answered with SSE.
  */
-export async function callUpstream (plan: ForwardPlan, endpoint: Endpoint, request: FastifyRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+export async function callUpstream (plan: ForwardPlan, endpoint: Endpoint, request: FastifyRequest, controller: AbortController): Promise<UpstreamResponse> {
   const { upstream } = plan
-  const response = await upstream.call({ endpoint, body: plan.outgoing, stream: plan.stream, requestId: request.id, clientHeaders: request.headers, signal })
+  const response = await upstream.call({ endpoint, body: plan.outgoing, stream: plan.stream, requestId: request.id, clientHeaders: request.headers, controller })
   if (response.statusCode >= 300) {
     const err = await upstreamHttpError(upstream, response)
     throw retryableStatus(response.statusCode) ? markRetryable(err, `HTTP ${response.statusCode}`) : err

@@ -55,7 +55,12 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     reply.raw.once('close', () => { if (!producing) release() })
     const controller = new AbortController()
     const res = reply.raw
-    const onClose = (): void => { if (!res.writableFinished) controller.abort(new Error('client disconnected')) }
+    let clientGone = false
+    const onClose = (): void => {
+      if (res.writableFinished) return
+      clientGone = true
+      controller.abort(new Error('client disconnected'))
+    }
     res.once('close', onClose)
     // The same failover as a plain request (SPEC §9), up to the upstream's answer headers (the POST
     // does not wait for a token): a refusal there moves on to the route's next upstream; after it,
@@ -63,9 +68,10 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     let answered: { planned: ForwardPlan, response: UpstreamResponse }
     try {
       answered = await withFailover(ctx, plan, state, controller.signal,
-        async (planned) => ({ planned, response: await callUpstream(planned, 'chat', request, controller.signal) }))
+        async (planned) => ({ planned, response: await callUpstream(planned, 'chat', request, controller) }))
     } catch (err) {
-      if (controller.signal.aborted) { state.clientGone = true; reply.hijack(); return }
+      // Not `signal.aborted`: graceful shutdown aborts the same controller, and that caller gets its 503.
+      if (clientGone) { state.clientGone = true; reply.hijack(); return }
       const headers = (err as { headers?: Record<string, string> }).headers
       if (headers) reply.headers(headers)
       throw err

@@ -19,8 +19,8 @@ export interface RelayStreamOptions {
   endpoint: Endpoint
   heartbeatMs: number
   state: RequestState
-  /** Aborts the upstream request (and so destroys its socket). */
-  abortUpstream: (reason: unknown) => void
+  /** The request's controller: aborting it ends the upstream request (and so destroys its socket). */
+  controller: AbortController
 }
 
 /**
@@ -215,7 +215,7 @@ class StreamRelay implements SseParserHandlers, Beating {
     const last = this.#o.writer.error(err)
     this.#finish(outcome)
     // Stop the upstream: after an error nothing it sends may reach the client (vLLM sends [DONE] next).
-    this.#o.abortUpstream(err)
+    this.#o.controller.abort(err)
     if (last === undefined) {
       // The format cannot say "error": what was already read goes out, then the connection is cut.
       this.#out.flush()

@@ -65,7 +65,7 @@ async function * frames (call: UpstreamCall, tokens: string[], wantUsage: boolea
   })}\n\n`)
   if (chat) yield chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
   for (const token of tokens) {
-    await sleep(TOKEN_DELAY_MS, undefined, { signal: call.signal })
+    await sleep(TOKEN_DELAY_MS, undefined, { signal: call.controller.signal })
     yield chunk({ choices: [chat ? { index: 0, delta: { content: token }, finish_reason: null } : { index: 0, text: token, finish_reason: null }] })
   }
   yield chunk({ choices: [chat ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' }] })

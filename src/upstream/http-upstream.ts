@@ -37,7 +37,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
     kind,
     call (call: UpstreamCall): Promise<UpstreamResponse> {
       return new Promise<UpstreamResponse>((resolve, reject) => {
-        const { signal } = call
+        const { signal } = call.controller
         if (signal.aborted) {
           reject(signal.reason ?? new Error('aborted'))
           return

@@ -47,7 +47,11 @@ export interface UpstreamCall {
   stream: boolean
   requestId: string
   clientHeaders: IncomingHttpHeaders
-  signal: AbortSignal
+  /**
+   * The caller's controller: its signal ends the call (client gone, total timeout), and graceful
+   * shutdown aborts it (upstream/inflight.ts), so one controller per request serves all three.
+   */
+  controller: AbortController
 }
 
 /** One configured upstream at run time: its config, its connection pool and its dialect. */

@@ -10,7 +10,7 @@ function parser(): { seen: Seen[]; comments: string[]; push: (c: Buffer | Uint8A
   const seen: Seen[] = []
   const comments: string[] = []
   const p = createSseParser({ onEvent: (event, raw) => seen.push({ event, raw }), onComment: (c) => comments.push(c) })
-  return { seen, comments, push: p.push, end: p.end }
+  return { seen, comments, push: (c) => p.push(c), end: () => p.end() }
 }
 
 const chunk = (content: string, finish: string | null): string =>
