@@ -116,11 +116,9 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
   const tried = new Set<Upstream>()
   const retried: RetryRecord[] = []
   let current: Upstream | undefined
-  // A request that ends without a verdict (client gone before the first byte) must free a half-open
-  // trial slot. Only a request that holds one listens: with every breaker closed (the usual case) the
-  // listener would be an EventTarget entry per request, for nothing.
-  let listening = false
-  const onAbort = () => { if (current) health.release(current.name) }
+  // No abort listener: a request that ends without a verdict (client gone before the first byte)
+  // still reaches failed() (its attempt rejects at once on abort: upstream/http-upstream.ts), which
+  // frees a half-open trial slot. Listening as well cost an EventTarget entry per request.
 
   function pick (): Upstream | undefined {
     for (const u of route.upstreams) {
@@ -132,16 +130,11 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
   function take (u: Upstream): Upstream {
     tried.add(u)
     current = u
-    if (!listening && health.state(u.name) !== 'closed') {
-      listening = true
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
     return u
   }
 
   function done (): void {
     current = undefined
-    if (listening) signal.removeEventListener('abort', onAbort)
   }
 
   return {
