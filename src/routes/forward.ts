@@ -10,7 +10,7 @@ import type { StreamSummary } from '../formats/types.js'
 import { relayStream } from '../streaming/relay-stream.js'
 import { headerValue, readText, upstreamHttpError } from '../upstream/read-error.js'
 import { inboundHeaders } from '../upstream/headers.js'
-import { beforeFirstByte, markRetryable, retryableStatus } from '../upstream/failover.js'
+import { beforeFirstByte, markRetryable, retryableStatus, type StreamVerdict } from '../upstream/failover.js'
 import type { Route } from '../upstream/router.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import { validateBody, type ApiBody } from './validate-body.js'
@@ -55,7 +55,7 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   else releaseSlot = slot
 
   try {
-    await withFailover(ctx, plan, state, controller.signal, (planned) => deliver(ctx, endpoint, request, reply, planned, controller))
+    await withFailover(ctx, plan, state, controller.signal, (planned, verdict) => deliver(ctx, endpoint, request, reply, planned, controller, verdict))
   } catch (err) {
     // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
     if (state.clientGone) { reply.hijack(); return }
@@ -71,14 +71,16 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
  * A connect error, reset, 429 or 5xx before anything reached the client moves
  * to the next upstream (upstream/failover.ts decides); otherwise, or when
  * `signal` aborted, or when none is left, it rejects with the last error.
+ * A stream may still break after that, so its attempt gets the upstream's
+ * `verdict` to hand to the stream, which gives it when it ends (SPEC §9).
  */
-export async function withFailover<T> (ctx: RelayContext, plan: ForwardPlan, state: FastifyRequest['relayState'], signal: AbortSignal, attempt: (plan: ForwardPlan) => Promise<T>): Promise<T> {
+export async function withFailover<T> (ctx: RelayContext, plan: ForwardPlan, state: FastifyRequest['relayState'], signal: AbortSignal, attempt: (plan: ForwardPlan, verdict: StreamVerdict | undefined) => Promise<T>): Promise<T> {
   const attempts = ctx.router.attempts(plan.route, signal)
   state.retried = attempts.retried
   for (let upstream = attempts.first(); ;) {
     try {
-      const result = await attempt(retarget(plan, upstream, state))
-      attempts.succeeded()
+      const result = await attempt(retarget(plan, upstream, state), plan.stream ? attempts.verdict() : undefined)
+      if (!plan.stream) attempts.succeeded()
       return result
     } catch (err) {
       const next = attempts.failed(err)
@@ -94,7 +96,7 @@ export async function withFailover<T> (ctx: RelayContext, plan: ForwardPlan, sta
  * with happened before anything reached the client, with the upstream body
  * already consumed or destroyed, so the caller may try the next upstream.
  */
-async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController): Promise<void> {
+async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController, verdict: StreamVerdict | undefined): Promise<void> {
   const state = request.relayState
   const { route, upstream, askUsage } = plan
   const response = await callUpstream(plan, endpoint, request, controller)
@@ -116,6 +118,7 @@ async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyR
     heartbeatMs: ctx.config.heartbeatMs,
     state,
     controller,
+    verdict,
   }).catch((err: unknown) => { throw beforeFirstByte(err) })
 }
 

@@ -8,7 +8,8 @@ import { createMemoryStore } from '../streams/memory-store.js'
 import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../streams/numbering.js'
 import { startProducer, type Producer } from '../streams/producer.js'
 import { serveReader } from '../streams/reader.js'
-import type { StreamStore } from '../streams/store.js'
+import type { StreamInfo, StreamStore } from '../streams/store.js'
+import type { StreamVerdict } from '../upstream/failover.js'
 import type { UpstreamResponse } from '../upstream/types.js'
 import { callUpstream, planForward, withFailover, type ForwardPlan } from './forward.js'
 
@@ -65,10 +66,10 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     // The same failover as a plain request (SPEC §9), up to the upstream's answer headers (the POST
     // does not wait for a token): a refusal there moves on to the route's next upstream; after it,
     // a failure is the stream's error event.
-    let answered: { planned: ForwardPlan, response: UpstreamResponse }
+    let answered: { planned: ForwardPlan, response: UpstreamResponse, verdict: StreamVerdict | undefined }
     try {
       answered = await withFailover(ctx, plan, state, controller.signal,
-        async (planned) => ({ planned, response: await callUpstream(planned, 'chat', request, controller) }))
+        async (planned, verdict) => ({ planned, response: await callUpstream(planned, 'chat', request, controller), verdict }))
     } catch (err) {
       // Not `signal.aborted`: graceful shutdown aborts the same controller, and that caller gets its 503.
       if (clientGone) { state.clientGone = true; reply.hijack(); return }
@@ -77,10 +78,18 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
       throw err
     }
     res.off('close', onClose)
-    const { planned, response } = answered
+    const { planned, response, verdict } = answered
 
     const id = randomBytes(ID_BYTES).toString('base64url')
-    const info = await store.create(id, { ttlMs: streams.ttlMs, format })
+    let info: StreamInfo
+    try {
+      info = await store.create(id, { ttlMs: streams.ttlMs, format })
+    } catch (err) {
+      // No generation will run: give the upstream call and its breaker verdict back (a trial slot).
+      verdict?.released()
+      controller.abort(err)
+      throw err
+    }
     const producer = startProducer({
       store,
       id,
@@ -90,6 +99,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
       alias: planned.route.aliased ? planned.route.publicModel : undefined,
       dropUsageChunk: planned.askUsage,
       controller,
+      verdict,
       totalMs: timeouts.totalMs,
       detachTimeoutMs: streams.detachTimeoutMs,
       maxBufferBytes: streams.maxBufferBytes,

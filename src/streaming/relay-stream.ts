@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from '../sse/parser.js'
 import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
+import type { StreamVerdict } from '../upstream/failover.js'
 import { inBandError } from '../upstream/in-band-error.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
@@ -21,6 +22,8 @@ export interface RelayStreamOptions {
   state: RequestState
   /** The request's controller: aborting it ends the upstream request (and so destroys its socket). */
   controller: AbortController
+  /** Told how the stream ended once it started, for the upstream's breaker (before that, the route's failover judges). */
+  verdict?: StreamVerdict | undefined
 }
 
 /**
@@ -213,7 +216,7 @@ class StreamRelay implements SseParserHandlers, Beating {
   #fail (err: RelayError, outcome: Outcome): void {
     this.#o.state.error = err.message
     const last = this.#o.writer.error(err)
-    this.#finish(outcome)
+    this.#finish(outcome, err)
     // Stop the upstream: after an error nothing it sends may reach the client (vLLM sends [DONE] next).
     this.#o.controller.abort(err)
     if (last === undefined) {
@@ -226,10 +229,19 @@ class StreamRelay implements SseParserHandlers, Beating {
     }
   }
 
-  #finish (outcome?: Outcome): void {
+  /** The one end path once the stream is over (`err`: the upstream's failure that ended it). */
+  #finish (outcome?: Outcome, err?: RelayError): void {
     this.#finished = true
-    const { state } = this.#o
+    const { state, verdict } = this.#o
     if (outcome !== undefined && state.outcome === undefined) state.outcome = outcome
+    // After the first byte only the stream's end tells whether its upstream is healthy. Called
+    // before #fail aborts the controller: the verdict tells the upstream's own failure from one
+    // the client, the total timeout or shutdown caused by whether that signal had aborted first.
+    if (verdict !== undefined && this.#started) {
+      if (err !== undefined) verdict.broke(err)
+      else if (outcome === 'completed') verdict.completed()
+      else verdict.released()
+    }
     if (this.#beating) {
       this.#beating = false
       heartbeatEvery(this.#o.heartbeatMs).delete(this)

@@ -5,6 +5,7 @@ import { inBandError } from '../upstream/in-band-error.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
+import type { StreamVerdict } from '../upstream/failover.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import { createNumbering } from './numbering.js'
 import type { StreamStore } from './store.js'
@@ -24,6 +25,8 @@ export interface ProducerOptions {
   dropUsageChunk: boolean
   /** Aborts the upstream request. */
   controller: AbortController
+  /** Told how the generation ended, for the upstream's breaker (SPEC §9). */
+  verdict?: StreamVerdict | undefined
   totalMs: number
   detachTimeoutMs: number
   maxBufferBytes: number
@@ -33,7 +36,10 @@ export interface ProducerOptions {
 }
 
 export interface Producer {
-  /** Ends the generation with this error as the stream's last event, and aborts the upstream. No-op once finished. */
+  /**
+   * Ends the generation with this error as the stream's last event, and aborts the upstream. No-op
+   * once finished. A cancel (DELETE, shutdown) is never the upstream's failure.
+   */
   cancel (err: RelayError, outcome: Outcome): void
   /** Resolves when the final event is stored, with how the generation ended (for the metrics). */
   readonly done: Promise<ProducerResult>
@@ -75,12 +81,13 @@ export function startProducer (o: ProducerOptions): Producer {
     if (finished) return
     if (!truncated && upstream.kind.endsWithoutDone(o.endpoint)) complete()
     // A stream that just stops must never look complete (PROTOCOLS §4).
-    else fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
+    else fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error', true)
   })
   body.on('error', (err: unknown) => {
     if (finished) return
     const mapped = mapUpstreamFailure(err, upstream.name)
-    fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
+    // An abort (shutdown's abortAll) errors the body too: the verdict sees the aborted signal.
+    fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error', true)
   })
 
   const total = setTimeout(() => fail(UpstreamTimeoutError({}, `Stream took longer than the total timeout of ${o.totalMs} ms`), 'timeout'), o.totalMs)
@@ -94,7 +101,7 @@ export function startProducer (o: ProducerOptions): Producer {
     if (data === '[DONE]') { complete(); return }
     try {
       const inBand = data.includes('"error"') ? inBandError(upstream, data) : undefined
-      if (inBand) { fail(inBand, 'upstream_error'); return }
+      if (inBand) { fail(inBand, 'upstream_error', true); return }
       const chunk = JSON.parse(data) as Chunk
       recordSummary(chunk, summary)
       if (o.dropUsageChunk && isUsageOnly(chunk)) return
@@ -111,7 +118,7 @@ export function startProducer (o: ProducerOptions): Producer {
       }
       append({ type: 'chunk', data: stored, text })
     } catch (err) {
-      fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error')
+      fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error', true)
     }
   }
 
@@ -133,11 +140,19 @@ export function startProducer (o: ProducerOptions): Producer {
 
   function complete (): void {
     end({ type: 'stop', finishReason: summary.finishReason, usage: summary.usage }, 'completed')
+    o.verdict?.completed()
   }
 
-  function fail (err: RelayError, outcome: Outcome): void {
+  /**
+   * `upstreamFault`: the upstream failed (reset, truncated, bad frame, idle timeout), which counts
+   * against its breaker; else the relay ended it (cancel, total timeout, no reader, full buffer).
+   */
+  function fail (err: RelayError, outcome: Outcome, upstreamFault = false): void {
     if (finished) return
     end({ type: 'error', error: errorEnvelope(err).error }, outcome, err.message)
+    // Before the abort below, so the verdict can tell this failure from one an earlier abort caused.
+    if (upstreamFault) o.verdict?.broke(err)
+    else o.verdict?.released()
     // After an error nothing the upstream still sends may be stored; stop it.
     controller.abort(err)
   }

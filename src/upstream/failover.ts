@@ -9,7 +9,10 @@ export interface RetryRecord {
   reason: string
 }
 
-/** An upstream failed before the first byte reached the client (a retry may follow or not). */
+/**
+ * An upstream failed: before the first byte reached the client (a retry may
+ * follow or not), or after it (a stream that broke: never retried).
+ */
 export interface UpstreamErrorEvent {
   upstream: string
   /** The model as the upstream knows it. */
@@ -44,10 +47,37 @@ export interface Attempts {
   readonly retried: RetryRecord[]
   /** The upstream to try first: a healthy one, else the one that failed least recently. */
   first (): Upstream
-  /** The current upstream answered (2xx, and for a stream its first byte went out). */
+  /** The current upstream answered a request that is not a stream (2xx, body read). */
   succeeded (): void
+  /**
+   * The current upstream's verdict, for a stream to give when it ends. Until
+   * its first byte went out the attempt is still `failed()`'s to judge (and
+   * maybe retry); from then on only the stream knows how it went.
+   */
+  verdict (): StreamVerdict
   /** The current upstream failed: returns the next one to try, or undefined to give up with `err`. */
   failed (err: unknown): Upstream | undefined
+}
+
+/**
+ * How a stream that reached its client ended, for its upstream's breaker
+ * (SPEC §9: an upstream that answers 200 and then breaks every stream keeps
+ * failing too). Exactly one call, once the stream is over; later calls are
+ * ignored. Called on a stream's end paths, never per frame.
+ */
+export interface StreamVerdict {
+  /** The stream ended properly (`[DONE]`, or a clean end where the upstream kind ends that way). */
+  completed (): void
+  /**
+   * The stream failed (reset, malformed or in-band error frame, truncated, idle
+   * timeout). Counts against the upstream unless the request's signal aborted
+   * first: then the client, the relay's total timeout or shutdown ended it, and
+   * that says nothing about the upstream. So call it BEFORE aborting the
+   * request's controller over this very failure.
+   */
+  broke (err: unknown): void
+  /** The stream ended for a reason that is not the upstream's (client gone, cancelled, a relay limit). */
+  released (): void
 }
 
 const RETRY_REASON = Symbol('relay.retryReason')
@@ -151,6 +181,9 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
       if (current) health.success(current.name)
       done()
     },
+    verdict () {
+      return new PendingVerdict((current as Upstream).name, route.upstreamModel, health, signal, observer)
+    },
     failed (err) {
       const failedOne = current
       if (!failedOne) return undefined
@@ -172,5 +205,52 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
       observer.onRetry?.({ from: failedOne.name, to: next.name, model: route.upstreamModel, reason: verdict.reason })
       return next
     },
+  }
+}
+
+/**
+ * One stream's verdict on its upstream. A class: an open stream holds this
+ * one small object (five fields) until it ends, not the request's attempts.
+ */
+class PendingVerdict implements StreamVerdict {
+  readonly #upstream: string
+  readonly #model: string
+  readonly #health: UpstreamHealth
+  readonly #signal: AbortSignal
+  readonly #observer: UpstreamObserver
+  #given = false
+
+  constructor (upstream: string, model: string, health: UpstreamHealth, signal: AbortSignal, observer: UpstreamObserver) {
+    this.#upstream = upstream
+    this.#model = model
+    this.#health = health
+    this.#signal = signal
+    this.#observer = observer
+  }
+
+  #give (): boolean {
+    if (this.#given) return false
+    this.#given = true
+    return true
+  }
+
+  completed (): void {
+    if (this.#give()) this.#health.success(this.#upstream)
+  }
+
+  broke (err: unknown): void {
+    if (!this.#give()) return
+    if (this.#signal.aborted) {
+      this.#health.release(this.#upstream)
+      return
+    }
+    this.#health.failure(this.#upstream)
+    // The metrics count this failure from the request's summary (or the generation's end), whose
+    // outcome is upstream_error or timeout: observers that count must not count it again.
+    this.#observer.onUpstreamError?.({ upstream: this.#upstream, model: this.#model, reason: classifyFailure(err).reason, retried: false })
+  }
+
+  released (): void {
+    if (this.#give()) this.#health.release(this.#upstream)
   }
 }

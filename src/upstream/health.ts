@@ -10,9 +10,13 @@
  *   through; its success closes the breaker, its failure opens it again for
  *   another cool-down. Other requests keep skipping it while the trial runs.
  *
- * Only failures before the first byte reached the client count (connect
- * errors, resets, 429, 5xx, first-byte timeouts): that is what the router can
- * route around.
+ * Failures before the first byte reached the client count (connect errors,
+ * resets, 429, 5xx, first-byte timeouts), and so do streams that broke after
+ * it (reset, malformed or in-band error frame, truncated, idle timeout): the
+ * router cannot save those requests, but can spare the next ones. A stream's
+ * success is recorded when it ends properly, not at its first byte, so an
+ * upstream that breaks every stream never looks healthy (upstream/failover.ts
+ * StreamVerdict). A half-open trial that is a stream holds its slot until then.
  */
 export type BreakerState = 'closed' | 'open' | 'half_open'
 
