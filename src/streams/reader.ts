@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
-import type { FrameFormat } from '../formats/types.js'
-import type { RequestState } from '../streaming/request-state.js'
+import type { FrameFormat, StreamEvent } from '../formats/types.js'
+import type { Outcome, RequestState } from '../streaming/request-state.js'
 import { streamHeaders } from '../streaming/sse-headers.js'
 import { isFinal, type StreamStore } from './store.js'
 
@@ -88,7 +88,7 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
           if (isFinal(event)) {
             // Delivered once it is flushed to the socket, not merely queued.
             res.end(out, () => { if (out !== undefined) void store.markDelivered(id) })
-            state.outcome = event.type === 'stop' ? 'completed' : 'upstream_error'
+            state.outcome = outcomeOf(event)
             if (out !== undefined) state.frames++
             closed = true
             return
@@ -106,5 +106,24 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
     } finally {
       running = false
     }
+  }
+}
+
+/**
+ * The reader's outcome (SPEC §8) from the stream's final event. Only the stored
+ * event reaches a reader (maybe on another replica than the producer), so its
+ * error code says who ended the generation: a DELETE (or nobody reading) is the
+ * client's doing, not the upstream's.
+ */
+function outcomeOf (event: StreamEvent): Outcome {
+  if (event.type !== 'error') return 'completed'
+  switch (event.error.code) {
+    case 'stream_cancelled':
+    case 'stream_detached':
+      return 'client_aborted'
+    case 'upstream_timeout':
+      return 'timeout'
+    default:
+      return 'upstream_error'
   }
 }
