@@ -23,7 +23,7 @@ t.test('shutdown while POST /v1/streams waits for upstream headers: 503 unavaila
 
   relay.app.relay.router.abortAll(UnavailableError({ retryAfter: 5 }, 'The relay is shutting down'))
   let timer: NodeJS.Timeout | undefined
-  const answer = await Promise.race([posting, new Promise<undefined>((resolve) => { timer = setTimeout(resolve, 3000) })])
+  const answer = await Promise.race([posting, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 3000) })])
   clearTimeout(timer)
   t.ok(answer, 'the POST was answered')
   t.equal(answer?.status, 503)
