@@ -8,7 +8,7 @@ import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
  * reason; undici destroys the body with that reason, and the stream pipeline
  * turns it into the client's error frame (never a silent cut, never [DONE]).
  *
- * It holds the calls themselves rather than a controller of its own per call:
+ * It holds the callers' controllers rather than a controller of its own per call:
  * an AbortController with its signal, two listener maps and a forwarding
  * listener cost ~0.6 KB per open stream and a few µs per request (heap
  * snapshot and profile, bench/README.md), only to be used on shutdown.
@@ -24,15 +24,20 @@ export interface Inflight {
   abortAll (reason: unknown): void
 }
 
+interface Running {
+  readonly controller: AbortController
+}
+
 export function createInflight (): Inflight {
-  // The call objects: one per attempt, so a failover retry of the same request is its own entry.
-  const running = new Set<UpstreamCall>()
+  // One entry per attempt (a failover retry of the same request is its own entry), holding only the
+  // controller: the call itself would keep its body, the prompt, alive for as long as the stream runs.
+  const running = new Set<Running>()
   let waiters: Array<() => void> = []
   // Once everything was aborted, a call that starts later (a failover retry racing the abort) is aborted too.
   let stopped: { reason: unknown } | undefined
 
-  function remove (call: UpstreamCall): void {
-    if (!running.delete(call) || running.size > 0) return
+  function remove (entry: Running): void {
+    if (!running.delete(entry) || running.size > 0) return
     const wake = waiters
     waiters = []
     for (const w of wake) w()
@@ -47,18 +52,19 @@ export function createInflight (): Inflight {
       close: () => upstream.close(),
       async call (call: UpstreamCall): Promise<UpstreamResponse> {
         if (stopped) call.controller.abort(stopped.reason)
-        running.add(call)
+        const entry: Running = { controller: call.controller }
+        running.add(entry)
         let response: UpstreamResponse
         try {
           response = await upstream.call(call)
         } catch (err) {
-          remove(call)
+          remove(entry)
           throw err
         }
         const body = response.body
         // 'close' is emitted once: `on`, not `once`, saves its wrapper per call.
-        if (body.destroyed || body.closed) remove(call)
-        else body.on('close', () => remove(call))
+        if (body.destroyed || body.closed) remove(entry)
+        else body.on('close', () => remove(entry))
         return response
       },
     }
@@ -73,7 +79,7 @@ export function createInflight (): Inflight {
     },
     abortAll (reason) {
       stopped = { reason }
-      for (const call of [...running]) call.controller.abort(reason)
+      for (const entry of [...running]) entry.controller.abort(reason)
     },
   }
 }
