@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
 import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
 import { HttpBody } from './http-body.js'
+import { OneShotBody } from './one-shot-body.js'
 import type { UpstreamKind } from './kinds/types.js'
 import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
 
@@ -43,17 +45,22 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
           return
         }
         const handler = new CallHandler(signal, config.name, resolve, reject)
+        const body = new OneShotBody(Buffer.from(call.body))
+        const headers = outboundHeaders(call.clientHeaders, {
+          apiKey: config.apiKey,
+          requestId: call.requestId,
+          extra: config.headers,
+          accept: call.stream ? 'text/event-stream' : 'application/json',
+        })
+        headers['content-length'] = String(body.length)
         agent.dispatch({
           origin,
           path: paths[call.endpoint],
           method: 'POST',
-          headers: outboundHeaders(call.clientHeaders, {
-            apiKey: config.apiKey,
-            requestId: call.requestId,
-            extra: config.headers,
-            accept: call.stream ? 'text/event-stream' : 'application/json',
-          }),
-          body: call.body,
+          headers,
+          // Not the string: undici would keep it (as a Buffer) until the response ends (one-shot-body.ts).
+          // undici's docs (Dispatcher.md, DispatchOptions.body) accept an Iterable; its .d.ts lags behind.
+          body: body as unknown as Readable,
           headersTimeout: firstByteMs,
           bodyTimeout: idleMs,
         }, handler)
