@@ -24,11 +24,9 @@ function relayEnv(port, mockPort, config) {
 /** ctx: { root, cli (the relay's entry), mockPort, logDir, profileDir (or null) } */
 export function targets(ctx) {
   const { cli } = ctx;
-  // The relay's default global cap (1,000 concurrent streams, then 503) is below
-  // idle's 3,000 and open10k's 10,000: raise it, as an operator serving that
-  // many would. Everything else stays at the relay's defaults.
-  const config = join(ctx.logDir, 'relay-config.json');
-  writeFileSync(config, `${JSON.stringify({ maxConcurrentStreams: 20_000 })}\n`);
+  // The relay as shipped: its own config/default.json (global cap 10,000 streams,
+  // enough for open10k), named explicitly so no RELAY_CONFIG from the caller leaks in.
+  const config = join(ctx.root, 'config', 'default.json');
   // A Node target: a fresh process per scenario, its whole process tree measured,
   // ready when /healthz answers 200, optionally under V8's sampling profiler.
   const nodeTarget = (name, format, entry, env, query = '') => ({

@@ -29,7 +29,7 @@ const DEFAULTS = {
   heartbeatMs: 15_000,
   timeouts: { connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000, totalMs: 900_000 },
   streams: { ttlMs: 300_000, detachTimeoutMs: 30_000, maxBufferBytes: 1_048_576 },
-  maxConcurrentStreams: 1000,
+  maxConcurrentStreams: 10000,
   shutdownGraceMs: 30_000,
   bodyLimitBytes: 4_194_304,
   logLevel: 'info',
