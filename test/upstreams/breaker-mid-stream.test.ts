@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 import { createStream, waitFor } from '../helpers/streams.js'
@@ -25,20 +25,25 @@ const resets = (up: ScriptedUpstream) => {
   }
 }
 
-function ask (url: string, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }), signal })
-}
-
-t.test('streams reset after their first byte open the breaker; later requests all go to the other upstream', async (t) => {
+/** Two upstreams for gpt-test: a resets every stream after its first frame, b serves. */
+async function aResetsBServes (t: Test, failureThreshold: number) {
   const a = await startUpstream(t)
   const b = await startUpstream(t)
   resets(a)
   good(b, 'b')
   const relay = await startRelay(t, {
     upstreams: [{ name: 'a', baseUrl: a.baseUrl }, { name: 'b', baseUrl: b.baseUrl }],
-    failover: { failureThreshold: 3, cooldownMs: 60_000 },
+    failover: { failureThreshold, cooldownMs: 60_000 },
   })
-  const router = relay.app.relay.router
+  return { a, b, relay, router: relay.app.relay.router }
+}
+
+function ask (url: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }), signal })
+}
+
+t.test('streams reset after their first byte open the breaker; later requests all go to the other upstream', async (t) => {
+  const { a, b, relay, router } = await aResetsBServes(t, 3)
   const errors: UpstreamErrorEvent[] = []
   const changes: string[] = []
   router.observe({ onUpstreamError: (e) => errors.push(e), onBreakerChange: (e) => changes.push(`${e.upstream}:${e.state}`) })
@@ -111,15 +116,7 @@ t.test('a client that leaves mid-stream, or the total timeout, does not count; a
 })
 
 t.test('POST /v1/streams: a generation that breaks counts against its upstream the same way', async (t) => {
-  const a = await startUpstream(t)
-  const b = await startUpstream(t)
-  resets(a)
-  good(b, 'b')
-  const relay = await startRelay(t, {
-    upstreams: [{ name: 'a', baseUrl: a.baseUrl }, { name: 'b', baseUrl: b.baseUrl }],
-    failover: { failureThreshold: 2, cooldownMs: 60_000 },
-  })
-  const router = relay.app.relay.router
+  const { a, b, relay, router } = await aResetsBServes(t, 2)
   const finished = () => relay.logs.filter((l) => l.msg === 'stream finished')
   const body = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }
 
