@@ -6,7 +6,7 @@ import type { RelayConfigInput } from '../../src/config/schema.js'
 
 t.test('defaults', async (t) => {
   const c = resolveConfig({})
-  t.equal(c.maxConcurrentStreams, 1000)
+  t.equal(c.maxConcurrentStreams, 10_000)
   t.strictSame(c.pressure, { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0, sampleIntervalMs: 1000, retryAfterSeconds: 10 })
   t.strictSame(c.metrics, { token: undefined, processMetrics: true })
   const k = resolveConfig({ keys: [{ name: 'a', key: 'sk-a' }] }).keys[0]
