@@ -14,7 +14,7 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createSseReader } from './lib/sse-reader.mjs';
-import { cpuSeconds, cpuTimes, rssKb } from './lib/proc.mjs';
+import { cpuSeconds, cpuTimes, rssKb, threadTimes } from './lib/proc.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -163,12 +163,12 @@ if (WARMUP) { await run(WARMUP, Math.min(C, 20), 0); warmupFailed = m.failed; re
 const rss0 = rssKb(PIDS);
 let rssPeak = rss0;
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)); }, 100) : null;
-const cpu0 = cpuTimes(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
+const cpu0 = cpuTimes(PIDS), threads0 = threadTimes(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 await run(S, C, RAMP);
 const t1 = process.hrtime.bigint();
 const wall = Number(t1 - t0) / 1e9;
-const cpu1 = cpuTimes(PIDS);
+const cpu1 = cpuTimes(PIDS), threads1 = threadTimes(PIDS);
 const cpu = cpu1.total - cpu0.total, mockCpu = cpuSeconds(MOCK) - mock0;
 const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys);
 const self = process.cpuUsage(self0);
@@ -203,5 +203,10 @@ process.stdout.write(`${JSON.stringify({
     cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
     rss_base_mb: r1(rss0 / 1024), rss_peak_mb: r1(rssPeak / 1024),
     rss_kb_per_open_stream: STREAM && openPeak ? r1((rssPeak - rss0) / openPeak) : null,
+    // per frame (streams) or per request: the main thread's user and kernel time, other threads' time
+    threads_us: (() => {
+      const per = (x) => (STREAM ? perFrame(x) : done ? r1((x * 1e6) / done) : null);
+      return { main_user: per(threads1.mainUser - threads0.mainUser), main_sys: per(threads1.mainSys - threads0.mainSys), other: per(threads1.other - threads0.other) };
+    })(),
   } : null,
 })}\n`);

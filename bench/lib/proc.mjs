@@ -44,6 +44,30 @@ export function cpuTimes(pids) {
   return { total: ns > 0 ? ns / 1e9 : (user + sys) / CLK_TCK, user: user / CLK_TCK, sys: sys / CLK_TCK };
 }
 
+/**
+ * CPU seconds split by thread, from each live thread's /proc/PID/task/TID/stat:
+ * the main thread's user and kernel time (a Node process's event loop: JS,
+ * syscalls, TCP) apart from every other thread's (V8's GC and compiler
+ * threads, libuv's pool; nginx's processes are single-threaded, so all main).
+ * Ticks of 10 ms: meaningful over windows of a second or more.
+ */
+export function threadTimes(pids) {
+  let mainUser = 0, mainSys = 0, other = 0;
+  for (const pid of pids) {
+    let tids;
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      try {
+        const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        const user = Number(f[11]), sys = Number(f[12]);
+        if (Number(tid) === pid) { mainUser += user; mainSys += sys; } else other += user + sys;
+      } catch { /* thread gone */ }
+    }
+  }
+  return { mainUser: mainUser / CLK_TCK, mainSys: mainSys / CLK_TCK, other: other / CLK_TCK };
+}
+
 /** Sum of VmRSS over pids, in KiB. */
 export function rssKb(pids) {
   let kb = 0;

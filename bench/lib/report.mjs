@@ -10,16 +10,18 @@ const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300
 const f = (x, d = 0) => (x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(d));
 const ms = (us, d = 2) => (us == null ? '—' : (us / 1000).toFixed(d));
 const pctOf = (x) => (x == null ? '—' : f(x * 100));
+// The same CPU split by thread: main thread user / main thread kernel / all other threads (GC, JIT).
+const split = (p) => (p?.threads_us ? `${f(p.threads_us.main_user, 1)} / ${f(p.threads_us.main_sys, 1)} / ${f(p.threads_us.other, 1)}` : '—');
 
 function streamTable(rows, d) {
-  let md = '| target | ok/fail | frames/s | ×direct | lat p50 ms | +p50 vs direct ms | p99 ms | TTFB p50/p99 ms | CPU µs/frame | kernel share | CPU % | RSS base→peak MB | RSS KB/open stream | loadgen/mock CPU % |\n';
-  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  let md = '| target | ok/fail | frames/s | ×direct | lat p50 ms | +p50 vs direct ms | p99 ms | TTFB p50/p99 ms | CPU µs/frame | kernel share | main user / main kernel / other threads µs | CPU % | RSS base→peak MB | RSS KB/open stream | loadgen/mock CPU % |\n';
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of rows) {
-    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} ||||||||||||\n`; continue; }
+    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||||\n`; continue; }
     const p = r.proxy;
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${f(r.frames_per_s)} | ${d ? f(r.frames_per_s / d.frames_per_s, 2) : '—'} ` +
       `| ${ms(r.lat_us.p50)} | ${d && r !== d ? ms(r.lat_us.p50 - d.lat_us.p50) : '—'} | ${ms(r.lat_us.p99)} | ${f(r.ttfb_ms.p50, 1)}/${f(r.ttfb_ms.p99, 1)} ` +
-      `| ${p ? f(p.cpu_us_per_frame, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} ` +
+      `| ${p ? f(p.cpu_us_per_frame, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} ` +
       `| ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} | ${pctOf(r.loadgen_cpu_util)}/${pctOf(r.mock_cpu_util)} |\n`;
   }
   return md;
@@ -39,13 +41,13 @@ function openTable(rows) {
 }
 
 function requestTable(rows, d) {
-  let md = '| target | ok/fail | req/s | lat p50 µs | +p50 vs direct µs | p90 µs | p99 µs | CPU µs/req | kernel share | CPU % | RSS MB | conns |\n';
-  md += '|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  let md = '| target | ok/fail | req/s | lat p50 µs | +p50 vs direct µs | p90 µs | p99 µs | CPU µs/req | kernel share | main user / main kernel / other threads µs | CPU % | RSS MB | conns |\n';
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const r of rows) {
-    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} ||||||||||\n`; continue; }
+    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||\n`; continue; }
     const p = r.proxy;
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${f(r.requests_per_s)} | ${f(r.lat_us.p50)} | ${d && r !== d ? f(r.lat_us.p50 - d.lat_us.p50) : '—'} ` +
-      `| ${f(r.lat_us.p90)} | ${f(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? f(p.rss_peak_mb) : '—'} | ${r.connections} |\n`;
+      `| ${f(r.lat_us.p90)} | ${f(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? f(p.rss_peak_mb) : '—'} | ${r.connections} |\n`;
   }
   return md;
 }
