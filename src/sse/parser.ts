@@ -161,12 +161,7 @@ class EventStreamParser implements SseParser {
   #dispatch(raw: Buffer): void {
     const fire = this.#hasData
     const ev: SseEvent = { event: this.#event, data: this.#data, id: this.#id, retry: this.#retry }
-    this.#event = ''
-    this.#data = ''
-    this.#hasData = false
-    this.#id = undefined
-    this.#retry = undefined
-    this.#hasField = false
+    this.#resetBlock()
     // §9.2.6 dispatch: an empty data buffer fires nothing, even with `event:` set.
     if (fire) this.#handlers.onEvent(ev, raw)
   }
@@ -340,12 +335,17 @@ class EventStreamParser implements SseParser {
     this.#acc = undefined
     this.#accLen = 0
     this.#partial = -1
+    this.#resetBlock()
+    return pending
+  }
+
+  /** Empties the current block's fields (after a dispatch, and at the end of input). */
+  #resetBlock(): void {
     this.#event = ''
     this.#data = ''
     this.#hasData = false
     this.#id = undefined
     this.#retry = undefined
     this.#hasField = false
-    return pending
   }
 }
