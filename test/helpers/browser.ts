@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from './upstream.js'
-import { gate } from './streams.js'
+import { chatChunk, SSE_HEADERS, sleep, type ReceivedRequest, type ScriptedUpstream } from './upstream.js'
+import { startRelay, type RunningRelay } from './relay.js'
+import { gate, waitFor } from './streams.js'
+import type { RelayConfigInput } from '../../src/config/schema.js'
 
 /**
  * Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it). Never a browser
@@ -180,4 +182,27 @@ export function scriptReply (up: ScriptedUpstream, tokens: string[], options: { 
     reply.finished = true
   }
   return reply
+}
+
+/** The token the playground tests type into the page. */
+export const PLAYGROUND_TOKEN = 'sk-playground-user'
+
+/** The relay the playground tests talk to: `up` serving `models`, one key for PLAYGROUND_TOKEN, plus `extra` (e.g. CORS). */
+export function startPlaygroundRelay (t: Test, up: ScriptedUpstream, extra: RelayConfigInput = {}, models = ['gpt-4o-mini']): Promise<RunningRelay> {
+  return startRelay(t, {
+    upstreams: [{ name: 'local', baseUrl: up.baseUrl, models }],
+    keys: [{ name: 'playground', key: PLAYGROUND_TOKEN, models: ['*'] }],
+    ...extra,
+  })
+}
+
+/** Presses Stop: how the reply ended, and how many ms after the press the upstream request's socket closed. */
+export async function pressStop (page: Page, upstreamRequest: ReceivedRequest, label = 'the upstream socket to close'): Promise<{ ended: string | null, upstreamClosedMs: number }> {
+  let closedAfter: number | undefined
+  void upstreamRequest.socketClosed.then(() => { closedAfter = performance.now() })
+  const pressed = performance.now()
+  await page.getByTestId('stop').click()
+  const ended = await waitForReplyEnd(page)
+  await waitFor(label, () => closedAfter !== undefined, 10_000)
+  return { ended, upstreamClosedMs: (closedAfter as number) - pressed }
 }

@@ -1,14 +1,12 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { waitFor } from '../helpers/streams.js'
-import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, servePublic } from '../helpers/browser.js'
+import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, servePublic, PLAYGROUND_TOKEN, startPlaygroundRelay, pressStop } from '../helpers/browser.js'
 
 // The issue's "done when": the page served from ANOTHER origin (as a frontend's own dev
 // server would serve it), pointed at the relay by hand, streams through the relay both ways
 // when `cors.origins` allows that origin, and its Stop button cancels the generation; from an
 // origin not allowed, the page says so instead of hanging.
-const TOKEN = 'sk-playground-user'
+const TOKEN = PLAYGROUND_TOKEN
 const FIRST = ['Hello ', 'from ', 'another ', 'origin.']
 const SECOND = ['And ', 'again ', 'over ', 'EventSource.']
 const LONG = Array.from({ length: 300 }, (_, i) => `w${i + 1} `)
@@ -18,11 +16,7 @@ if (browser) {
   t.test('allowed origin: fetch and EventSource both stream through the relay', async (t) => {
     const site = await servePublic(t)
     const up = await startUpstream(t)
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-      cors: { origins: [site] },
-    })
+    const relay = await startPlaygroundRelay(t, up, { cors: { origins: [site] } })
     t.not(site, relay.url, 'two origins')
     const { page, pageErrors } = await openPage(t, browser, `${site}/`)
     await configure(page, { relayUrl: relay.url, token: TOKEN, model: 'gpt-4o-mini', mode: 'fetch' })
@@ -51,11 +45,7 @@ if (browser) {
   t.test('allowed origin: Stop cancels the upstream generation in either mode', async (t) => {
     const site = await servePublic(t)
     const up = await startUpstream(t)
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-      cors: { origins: [site] },
-    })
+    const relay = await startPlaygroundRelay(t, up, { cors: { origins: [site] } })
     const { page, pageErrors } = await openPage(t, browser, `${site}/`)
     await configure(page, { relayUrl: relay.url, token: TOKEN, model: 'gpt-4o-mini' })
     for (const [i, mode] of (['fetch', 'eventsource'] as const).entries()) {
@@ -63,14 +53,10 @@ if (browser) {
       const script = scriptReply(up, LONG)
       await send(page, `Count over ${mode}.`)
       await waitForReply(page, { startsWith: 'w1 w2 ' })
-      let closedAfter: number | undefined
-      void up.requests[i]!.socketClosed.then(() => { closedAfter = performance.now() })
-      const pressed = performance.now()
-      await page.getByTestId('stop').click()
-      t.equal(await waitForReplyEnd(page), 'stopped', `${mode}: stopped`)
-      // In EventSource mode this takes the cross-origin DELETE (preflighted: it carries the token).
-      await waitFor(`${mode}: the upstream socket to close`, () => closedAfter !== undefined, 10_000)
-      t.ok(closedAfter! - pressed < 1000, `${mode}: the upstream socket closed ${Math.round(closedAfter! - pressed)} ms after Stop`)
+      // In EventSource mode the upstream is stopped by the cross-origin DELETE (preflighted: it carries the token).
+      const { ended, upstreamClosedMs } = await pressStop(page, up.requests[i]!, `${mode}: the upstream socket to close`)
+      t.equal(ended, 'stopped', `${mode}: stopped`)
+      t.ok(upstreamClosedMs < 1000, `${mode}: the upstream socket closed ${Math.round(upstreamClosedMs)} ms after Stop`)
       t.notOk(script.finished, `${mode}: the generation was cut short`)
     }
     t.ok(relay.summaries().some((s) => s.method === 'DELETE' && s.status === 204), 'the page cancelled its stream')
@@ -81,11 +67,7 @@ if (browser) {
     const site = await servePublic(t)
     const up = await startUpstream(t)
     scriptReply(up, FIRST)
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-      cors: { origins: ['http://127.0.0.1:5173'] },
-    })
+    const relay = await startPlaygroundRelay(t, up, { cors: { origins: ['http://127.0.0.1:5173'] } })
     const { page, pageErrors } = await openPage(t, browser, `${site}/`)
     await configure(page, { relayUrl: relay.url, token: TOKEN })
     const status = page.getByTestId('status')

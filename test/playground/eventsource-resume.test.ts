@@ -1,14 +1,13 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
 import { startTcpProxy, waitFor } from '../helpers/streams.js'
-import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, servePublic } from '../helpers/browser.js'
+import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, servePublic, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §6 in a real browser: the page (on another origin) reads a reply over EventSource
 // through a TCP proxy that the test cuts mid-stream. Chromium reconnects by itself with
 // Last-Event-ID; the relay replays what the page missed and goes on live. The reply ends
 // with every token exactly once, and the upstream was called once.
-const TOKEN = 'sk-playground-user'
+const TOKEN = PLAYGROUND_TOKEN
 const TOKENS = Array.from({ length: 20 }, (_, i) => `t${i + 1} `)
 const CUT = 10 // tokens on screen when the connection drops
 const BACK = 15 // tokens generated before the page is back; the rest come live afterwards
@@ -19,11 +18,7 @@ if (browser) {
     const site = await servePublic(t)
     const up = await startUpstream(t)
     const script = scriptReply(up, TOKENS, { holdBefore: [CUT, BACK] })
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-      cors: { origins: [site] },
-    })
+    const relay = await startPlaygroundRelay(t, up, { cors: { origins: [site] } })
     const proxy = await startTcpProxy(t, relay.port)
     const { page, pageErrors } = await openPage(t, browser, `${site}/`)
     const gets: Array<Promise<Record<string, string>>> = []

@@ -1,13 +1,12 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
 import { waitFor } from '../helpers/streams.js'
-import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyText, scriptReply } from '../helpers/browser.js'
+import { launchBrowser, openPage, configure, send, waitForReply, replyText, scriptReply, PLAYGROUND_TOKEN, startPlaygroundRelay, pressStop } from '../helpers/browser.js'
 
 // SPEC §6 and §7, EventSource mode: Stop closes the EventSource and sends DELETE
 // /v1/streams/:id; the relay aborts the upstream request at once (closing the EventSource
 // alone would only detach the reader, and the generation would run on for detachTimeoutMs).
-const TOKEN = 'sk-playground-user'
+const TOKEN = PLAYGROUND_TOKEN
 const TOKENS = Array.from({ length: 300 }, (_, i) => `w${i + 1} `)
 
 const browser = await launchBrowser(t)
@@ -15,10 +14,7 @@ if (browser) {
   t.test('EventSource mode: Stop aborts the upstream request within a second and the reply ends stopped', async (t) => {
     const up = await startUpstream(t)
     const script = scriptReply(up, TOKENS)
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-    })
+    const relay = await startPlaygroundRelay(t, up)
     const { page, pageErrors } = await openPage(t, browser, `${relay.url}/`)
     const deletes: Array<{ url: string, authorization: string | undefined }> = []
     page.on('request', (r) => { if (r.method() === 'DELETE') deletes.push({ url: r.url(), authorization: r.headers().authorization }) })
@@ -27,14 +23,9 @@ if (browser) {
     await send(page, 'Count for me, slowly.')
     await waitForReply(page, { startsWith: 'w1 w2 w3 ' })
     t.equal(up.requests.length, 1)
-    let closedAfter: number | undefined
-    void up.requests[0]!.socketClosed.then(() => { closedAfter = performance.now() })
 
-    const pressed = performance.now()
-    await page.getByTestId('stop').click()
-    t.equal(await waitForReplyEnd(page), 'stopped')
-    await waitFor('the upstream socket to close', () => closedAfter !== undefined, 10_000)
-    const elapsed = closedAfter! - pressed
+    const { ended, upstreamClosedMs: elapsed } = await pressStop(page, up.requests[0]!)
+    t.equal(ended, 'stopped')
     t.ok(elapsed < 1000, `the upstream socket closed ${Math.round(elapsed)} ms after Stop was pressed`)
     t.ok(!script.finished && script.sent < TOKENS.length, `the generation was cut short (${script.sent} tokens sent)`)
 

@@ -1,13 +1,12 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
 import { waitFor } from '../helpers/streams.js'
-import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot } from '../helpers/browser.js'
+import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §6 and §7 in a real browser, EventSource mode: the page POSTs /v1/streams with its
 // token, then reads the stream with a plain `new EventSource(url)` (no token: the id is the
 // capability); tokens appear before the upstream has sent its last one.
-const TOKEN = 'sk-playground-user'
+const TOKEN = PLAYGROUND_TOKEN
 const TOKENS = ('EventSource can only GET, so the page first POSTs the chat to the relay, ' +
   'then opens the stream it got back and reconnects by itself if the connection drops.').split(/(?<= )/)
 const LAST = TOKENS.length - 1
@@ -18,10 +17,7 @@ if (browser) {
   t.test('EventSource mode: tokens appear as they arrive, the reply ends done with exactly the upstream text', async (t) => {
     const up = await startUpstream(t)
     const script = scriptReply(up, TOKENS, { holdBefore: [MIDDLE, LAST] })
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-    })
+    const relay = await startPlaygroundRelay(t, up)
     const { page, pageErrors } = await openPage(t, browser, `${relay.url}/`)
     const calls: Array<{ method: string, url: string, type: string, authorization: string | undefined }> = []
     page.on('request', (r) => {

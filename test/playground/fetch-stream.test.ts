@@ -1,13 +1,12 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
 import { waitFor } from '../helpers/streams.js'
-import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot } from '../helpers/browser.js'
+import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §7 in a real browser, fetch mode: a new user opens the page the relay serves at `/`,
 // enters a token, picks a model from /v1/models, types a prompt and watches the reply arrive
 // token by token, before the upstream has even sent its last token.
-const TOKEN = 'sk-playground-user'
+const TOKEN = PLAYGROUND_TOKEN
 // Words of a reply, one per upstream frame.
 const TOKENS = ('The relay keeps one HTTP response open and writes each token as its own event the moment ' +
   'the model produces it, so the page renders the reply as it grows. Stop aborts the request, and the relay ' +
@@ -21,10 +20,7 @@ if (browser) {
     const up = await startUpstream(t)
     // The upstream pauses in the middle and before its last token until the test has looked at the page.
     const script = scriptReply(up, TOKENS, { holdBefore: [MIDDLE, LAST] })
-    const relay = await startRelay(t, {
-      upstreams: [{ name: 'local', baseUrl: up.baseUrl, models: ['gpt-4o-mini', 'gpt-4o'] }],
-      keys: [{ name: 'playground', key: TOKEN, models: ['*'] }],
-    })
+    const relay = await startPlaygroundRelay(t, up, {}, ['gpt-4o-mini', 'gpt-4o'])
     const { page, pageErrors } = await openPage(t, browser, `${relay.url}/`)
     const posts: Array<{ url: string, authorization: string | undefined }> = []
     page.on('request', (r) => { if (r.method() === 'POST') posts.push({ url: r.url(), authorization: r.headers().authorization }) })
