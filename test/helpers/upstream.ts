@@ -119,3 +119,13 @@ export async function streamFrames (res: ServerResponse, frames: string[], optio
 export function sleep (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/** A port that was listened on and closed again: connecting to it is refused (ECONNREFUSED). */
+export async function closedPort (): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const port = (probe.address() as { port: number }).port
+  probe.close()
+  await once(probe, 'close')
+  return port
+}

@@ -1,7 +1,5 @@
 import t from 'tap'
-import { createServer } from 'node:net'
-import { once } from 'node:events'
-import { startUpstream, chatChunk, SSE_HEADERS } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, SSE_HEADERS, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 
 // SPEC §8, §10: no log line and no error ever holds a secret: not the client
@@ -14,16 +12,6 @@ const SECRETS = {
   upstream: 'sk-upstream-S3CR3T-three',
   cookie: 'COOKIE-S3CR3T-four',
   xApiKey: 'XAPIKEY-S3CR3T-five',
-}
-
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  s.listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  await once(s, 'close')
-  return port
 }
 
 for (const level of ['info', 'debug', 'trace'] as const) {

@@ -1,22 +1,10 @@
 import t from 'tap'
-import { createServer } from 'node:net'
-import { once } from 'node:events'
 import { Agent, fetch } from 'undici'
-import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, SSE_HEADERS, sleep, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 
 // SPEC §8: the log line's outcome says how the request ended: completed,
 // rejected, client_aborted, upstream_error or timeout.
-
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  s.listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as { port: number }).port
-  s.close()
-  await once(s, 'close')
-  return port
-}
 
 t.test('each way a request can end has its outcome', async (t) => {
   const up = await startUpstream(t, async (req, res, received) => {

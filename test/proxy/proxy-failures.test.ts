@@ -1,22 +1,11 @@
 import t from 'tap'
 import { startBlackhole } from '../helpers/blackhole.js'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
-import { startUpstream, chatChunk, streamFrames, sleep } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, streamFrames, sleep, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody } from '../helpers/relay.js'
 
 // SPEC §3/§5 through an outbound proxy: an unreachable proxy is an unreachable upstream (502), the
 // relay's connect timeout still bounds the connection to the proxy (504), and failover still
 // works behind it.
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = (probe.address() as { port: number }).port
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
 
 const post = (url: string) => fetch(`${url}/v1/chat/completions`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }), signal: AbortSignal.timeout(10_000),
@@ -24,7 +13,7 @@ const post = (url: string) => fetch(`${url}/v1/chat/completions`, {
 
 t.test('proxy unreachable: 502 upstream_error, as for an unreachable upstream', async (t) => {
   const up = await startUpstream(t)
-  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }], proxy: { httpProxy: `http://127.0.0.1:${await freePort()}` } })
+  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }], proxy: { httpProxy: `http://127.0.0.1:${await closedPort()}` } })
   const res = await post(relay.url)
   t.equal(res.status, 502)
   t.same(await res.json(), { error: { message: 'Upstream "up" is unreachable (ECONNREFUSED)', type: 'api_error', param: null, code: 'upstream_error' } })
@@ -51,7 +40,7 @@ t.test('one upstream behind a dead proxy, one excluded by noProxy: failover reac
   const relay = await startRelay(t, {
     upstreams: [{ name: 'proxied', baseUrl: behind.baseUrl }, { name: 'direct', baseUrl: direct.baseUrl }],
     // NO_PROXY's host:port form: only the second upstream bypasses the (dead) proxy.
-    proxy: { httpProxy: `http://127.0.0.1:${await freePort()}`, noProxy: `127.0.0.1:${direct.port}` },
+    proxy: { httpProxy: `http://127.0.0.1:${await closedPort()}`, noProxy: `127.0.0.1:${direct.port}` },
   })
   const res = await post(relay.url)
   t.equal(res.status, 200)

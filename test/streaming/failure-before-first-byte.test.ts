@@ -1,7 +1,6 @@
 import t from 'tap'
-import { createServer, type ServerResponse } from 'node:http'
-import { once } from 'node:events'
-import { startUpstream, SSE_HEADERS, sleep } from '../helpers/upstream.js'
+import type { ServerResponse } from 'node:http'
+import { startUpstream, SSE_HEADERS, sleep, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody } from '../helpers/relay.js'
 
 // SPEC §5: when the upstream fails before its first body byte, the client gets a normal HTTP error
@@ -35,11 +34,7 @@ for (const [name, answer, message] of cases) {
 
 t.test('upstream unreachable (connection refused)', async (t) => {
   // A port that was just free: bind, note it, close.
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = (probe.address() as { port: number }).port
-  probe.close()
-  await once(probe, 'close')
+  const port = await closedPort()
   const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: `http://127.0.0.1:${port}/v1` }] })
   const res = await fetch(`${relay.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }),

@@ -1,7 +1,5 @@
 import t from 'tap'
-import { createServer } from 'node:net'
-import { once } from 'node:events'
-import { startUpstream, chatChunk, streamFrames, sleep } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, streamFrames, sleep, closedPort } from '../helpers/upstream.js'
 import { startRelay } from '../helpers/relay.js'
 import { createStream, waitFor } from '../helpers/streams.js'
 
@@ -10,16 +8,6 @@ import { createStream, waitFor } from '../helpers/streams.js'
 // still answers 201 with a stream the next upstream serves; when every upstream fails, the POST
 // is a normal HTTP error (the 502 envelope), not a 201 with a stream that can only fail.
 const body = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }
-
-/** A port that was listened on and closed: connecting to it is refused. */
-async function closedPort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = (probe.address() as { port: number }).port
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
 
 t.test('the first upstream refuses connections: 201, served by the second', async (t) => {
   const b = await startUpstream(t)

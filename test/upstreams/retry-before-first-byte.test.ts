@@ -1,7 +1,5 @@
 import t from 'tap'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
-import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 import type { RetryEvent, UpstreamErrorEvent } from '../../src/upstream/failover.js'
 
@@ -11,15 +9,6 @@ import type { RetryEvent, UpstreamErrorEvent } from '../../src/upstream/failover
 
 const good = (up: ScriptedUpstream) => {
   up.handler = async (_req, res) => streamFrames(res, [chatChunk('fine'), chatChunk(null, { finish: 'stop' })])
-}
-
-async function freePort (): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const port = (probe.address() as { port: number }).port
-  probe.close()
-  await once(probe, 'close')
-  return port
 }
 
 const failures: Array<[string, (up: ScriptedUpstream) => void, string]> = [
@@ -60,7 +49,7 @@ for (const [name, breakFirst, reason] of failures) {
 t.test('connection refused: served by the other upstream, also for a non-streamed request', async (t) => {
   const b = await startUpstream(t)
   b.handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"id":"x","object":"chat.completion","choices":[]}') }
-  const relay = await startRelay(t, { upstreams: [{ name: 'a', baseUrl: `http://127.0.0.1:${await freePort()}/v1` }, { name: 'b', baseUrl: b.baseUrl }] })
+  const relay = await startRelay(t, { upstreams: [{ name: 'a', baseUrl: `http://127.0.0.1:${await closedPort()}/v1` }, { name: 'b', baseUrl: b.baseUrl }] })
   const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test') })
   t.equal(res.status, 200)
   t.same(await res.json(), { id: 'x', object: 'chat.completion', choices: [] })
