@@ -1,21 +1,22 @@
 # syntax=docker/dockerfile:1
-# llm-relay: multi-stage build; the final image holds only the compiled code,
+# llm-relay on the newest Node LTS line (26, Debian trixie): multi-stage build; the final image holds only the compiled code,
 # production dependencies, the playground and the example configs.
 
-FROM node:20-bookworm-slim AS build
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS prod-deps
+FROM node:26-trixie-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:26-trixie-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080

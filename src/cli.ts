@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: refuses an unsupported Node before any dependency loads (runtime-check.ts).
+import './runtime-check.js'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'

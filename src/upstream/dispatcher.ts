@@ -17,6 +17,10 @@ export function createDispatcher (relay: RelayConfig): Dispatcher {
     // No cap on connections per origin: every open stream holds one.
     connections: null,
     pipelining: 1,
+    // undici 8 offers HTTP/2 by ALPN by default. The relay's per-stream shape (one keep-alive
+    // HTTP/1.1 connection per open stream, its timeouts and its abort) is what is measured and
+    // tested; HTTP/2 multiplexing caps streams per session at the server's SETTINGS (often 100).
+    allowH2: false,
   }
   const proxy = relay.proxy
   if (!proxy) return new Agent(pool)

@@ -51,7 +51,7 @@ export function chatBody (model: string, extra: Record<string, unknown> = {}): s
 }
 
 /** Reads a fetch() body to the end, returning the raw text and when each read arrived. */
-export async function readAll (res: Response): Promise<{ text: string, reads: Array<{ at: number, text: string }> }> {
+export async function readAll (res: { body: ReadableStream<Uint8Array> | null }): Promise<{ text: string, reads: Array<{ at: number, text: string }> }> {
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   const reads: Array<{ at: number, text: string }> = []

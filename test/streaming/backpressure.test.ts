@@ -36,7 +36,8 @@ t.test('a client that does not read makes the upstream\'s writes back up; then i
       progress.written = i + 1
       if (!ok) {
         progress.waitingForDrain = true
-        progress.writableLength = res.socket?.writableLength ?? 0
+        // Node 26 may keep the unsent bytes in the response's own buffer rather than the socket's.
+        progress.writableLength = Math.max(res.writableLength, res.socket?.writableLength ?? 0)
         await once(res, 'drain')
         progress.waitingForDrain = false
       }
