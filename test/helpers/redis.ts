@@ -1,0 +1,107 @@
+import type { Test } from 'tap'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+
+/** Debian's redis-server (`apt-get install redis-server`; .ci/run installs it). */
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server'
+
+export interface RunningRedis {
+  /** e.g. redis://127.0.0.1:43123 */
+  url: string
+  port: number
+  /** A plain client for the test's own checks (key counts, INFO memory); closed at teardown. */
+  client: Redis
+  /** Stops the server (SIGTERM, waits for exit); the port stays reserved for restart(). */
+  stop (): Promise<void>
+  /** Starts it again on the same port, empty (no persistence). */
+  restart (): Promise<void>
+  /** Freezes the server (SIGSTOP): it accepts connections but answers nothing. */
+  pause (): void
+  resume (): void
+}
+
+/**
+ * For tap's `skip` option: false when the machine has redis-server, else the
+ * reason. In CI (RELAY_REQUIRE_REDIS=1, set by .ci/run, which installs it) a
+ * missing server is a failure, never a skip.
+ */
+export function redisSkip (): false | string {
+  const probe = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' })
+  if (probe.status === 0) return false
+  if (process.env.RELAY_REQUIRE_REDIS === '1') throw new Error('redis-server is required (RELAY_REQUIRE_REDIS=1) but not installed')
+  return 'redis-server is not installed (apt-get install redis-server)'
+}
+
+/** A free TCP port on 127.0.0.1 (never Redis's default 6379). */
+async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/**
+ * A real Redis of the test's own, on 127.0.0.1 and a free port, with no
+ * persistence (`--save '' --appendonly no`), stopped at teardown.
+ */
+export async function startRedis (t: Test, options: { password?: string } = {}): Promise<RunningRedis> {
+  const port = await freePort()
+  let proc: ChildProcess | undefined
+
+  async function launch (): Promise<void> {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning']
+    if (options.password !== undefined) args.push('--requirepass', options.password)
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    proc = child
+    // Ready once it answers PING (bounded: 10 s).
+    const probe = new Redis({ port, host: '127.0.0.1', password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    try {
+      for (let i = 0; i < 200; i++) {
+        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
+        try {
+          await probe.connect()
+          await probe.ping()
+          return
+        } catch {
+          probe.disconnect()
+          await sleep(50)
+        }
+      }
+      throw new Error(`redis-server did not answer on 127.0.0.1:${port} within 10 s`)
+    } finally {
+      probe.disconnect()
+    }
+  }
+
+  async function stop (): Promise<void> {
+    const child = proc
+    proc = undefined
+    if (!child || child.exitCode !== null) return
+    child.kill('SIGCONT')
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+  }
+
+  await launch()
+  const auth = options.password !== undefined ? `:${encodeURIComponent(options.password)}@` : ''
+  const client = new Redis({ port, host: '127.0.0.1', password: options.password, maxRetriesPerRequest: 1 })
+  t.teardown(async () => {
+    client.disconnect()
+    await stop()
+  })
+  return {
+    url: `redis://${auth}127.0.0.1:${port}`,
+    port,
+    client,
+    stop,
+    restart: launch,
+    pause: () => { proc?.kill('SIGSTOP') },
+    resume: () => { proc?.kill('SIGCONT') },
+  }
+}
