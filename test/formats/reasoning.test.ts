@@ -1,19 +1,11 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
-import { deltaChunk } from '../helpers/deltas.js'
+import { startRelay } from '../helpers/relay.js'
+import { deltaChunk, postChat, relayStreaming } from '../helpers/deltas.js'
 
 // SPEC §5 `content`: a reasoning delta is `event: reasoning` with `data: {"content":…}`, in the
 // same id sequence as the answer's `message` events; a page listening to `message` alone sees the
 // answer alone. `text` carries only the answer; `openai` is the upstream's bytes, unchanged.
-const post = (url: string, format: string) => fetch(`${url}/v1/chat/completions?format=${format}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })
-
-async function relayFor (t: Parameters<typeof startUpstream>[0], frames: string[]) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => streamFrames(res, frames)
-  // No usage asked on the client's behalf: the upstream's frames are exactly `frames`.
-  return startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, includeUsage: false }] })
-}
 
 // DeepSeek's shape (also vLLM, SGLang, Xinference): `reasoning_content` while thinking, `content: null`;
 // then the answer with `reasoning_content: null` beside it.
@@ -28,8 +20,8 @@ const DEEPSEEK = [
 ]
 
 t.test('reasoning_content: reasoning events, then the answer, one id sequence, stop last', async (t) => {
-  const relay = await relayFor(t, DEEPSEEK)
-  const res = await post(relay.url, 'content')
+  const relay = await relayStreaming(t, DEEPSEEK)
+  const res = await postChat(relay.url, 'content')
   t.equal(res.status, 200)
   t.equal(await res.text(),
     'id: 1\nevent: reasoning\ndata: {"content":"The user"}\n\n' +
@@ -53,8 +45,8 @@ const INTERLEAVED = [
 ]
 
 t.test('reasoning: interleaved with content, both in one delta, both spellings at once', async (t) => {
-  const relay = await relayFor(t, INTERLEAVED)
-  t.equal(await (await post(relay.url, 'content')).text(),
+  const relay = await relayStreaming(t, INTERLEAVED)
+  t.equal(await (await postChat(relay.url, 'content')).text(),
     'id: 1\nevent: reasoning\ndata: {"content":"Think."}\n\n' +
     'id: 2\ndata: {"content":"A"}\n\n' +
     'id: 3\nevent: reasoning\ndata: {"content":" More."}\n\n' +
@@ -66,8 +58,8 @@ t.test('reasoning: interleaved with content, both in one delta, both spellings a
 
 t.test('text: only the answer, no reasoning', async (t) => {
   for (const [name, frames, answer] of [['reasoning_content', DEEPSEEK, 'Hello!'], ['reasoning', INTERLEAVED, 'ABC']] as const) {
-    const relay = await relayFor(t, frames)
-    const res = await post(relay.url, 'text')
+    const relay = await relayStreaming(t, frames)
+    const res = await postChat(relay.url, 'text')
     t.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8')
     t.equal(await res.text(), answer, name)
   }
@@ -75,8 +67,8 @@ t.test('text: only the answer, no reasoning', async (t) => {
 
 t.test('openai: the upstream frames byte for byte, reasoning included', async (t) => {
   for (const frames of [DEEPSEEK, INTERLEAVED]) {
-    const relay = await relayFor(t, frames)
-    t.equal(await (await post(relay.url, 'openai')).text(), frames.map((f) => `data: ${f}\n\n`).join('') + 'data: [DONE]\n\n')
+    const relay = await relayStreaming(t, frames)
+    t.equal(await (await postChat(relay.url, 'openai')).text(), frames.map((f) => `data: ${f}\n\n`).join('') + 'data: [DONE]\n\n')
   }
 })
 

@@ -1,18 +1,11 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
-import { callArgs, callStart, deltaChunk, toolCallsFinish, toolChunk } from '../helpers/deltas.js'
+import { startRelay } from '../helpers/relay.js'
+import { callArgs, callStart, deltaChunk, postChat, relayStreaming, toolCallsFinish, toolChunk } from '../helpers/deltas.js'
 
 // SPEC §5 `content`: each tool call, once its arguments are complete (the next call starts, or
 // the choice finishes), is one `event: tool_call` with {index, id, name, arguments}, before the
 // `stop` (finish_reason tool_calls). `text` has none of it; `openai` is the upstream's bytes.
-const post = (url: string, format: string) => fetch(`${url}/v1/chat/completions?format=${format}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })
-
-async function relayFor (t: Parameters<typeof startUpstream>[0], frames: string[]) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => streamFrames(res, frames)
-  return startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, includeUsage: false }] })
-}
 
 // OpenAI's shape: two calls, arguments split anywhere: inside a key, between a backslash and the
 // quote it escapes, and between the two halves of a surrogate pair (each piece is a decoded JSON
@@ -33,8 +26,8 @@ const TIME = 'id: 2\nevent: tool_call\ndata: {"index":1,"id":"call_t2","name":"g
 const STOP = (id: number) => `id: ${id}\nevent: stop\ndata: {"finish_reason":"tool_calls","usage":null}\n\n`
 
 t.test('OpenAI indices: two calls split across chunks, each whole once complete, stop last', async (t) => {
-  const relay = await relayFor(t, OPENAI_TOOLS)
-  const text = await (await post(relay.url, 'content')).text()
+  const relay = await relayStreaming(t, OPENAI_TOOLS)
+  const text = await (await postChat(relay.url, 'content')).text()
   t.equal(text, WEATHER + TIME + STOP(3))
   const call = JSON.parse(text.split('\n')[2]!.slice('data: '.length))
   t.same(JSON.parse(call.arguments), { city: 'Paris, "FR" 🌧' }, 'the arguments are the JSON the model wrote')
@@ -51,7 +44,7 @@ t.test('each call goes out when the next one starts, not at the end', async (t) 
     await streamFrames(res, OPENAI_TOOLS.slice(7))
   }
   const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, includeUsage: false }] })
-  const res = await post(relay.url, 'content')
+  const res = await postChat(relay.url, 'content')
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   let seen = ''
@@ -86,33 +79,33 @@ const OLLAMA_EVENTS =
 
 t.test('Ollama: index 0 for every call, a new id starts a new call', async (t) => {
   for (const [name, frames] of [['one chunk per call', OLLAMA_SEPARATE], ['both calls in one chunk', OLLAMA_TOGETHER]] as const) {
-    const relay = await relayFor(t, frames)
-    t.equal(await (await post(relay.url, 'content')).text(), OLLAMA_EVENTS, name)
+    const relay = await relayStreaming(t, frames)
+    t.equal(await (await postChat(relay.url, 'content')).text(), OLLAMA_EVENTS, name)
   }
 })
 
 t.test('a call whose finish comes with its last fragment; text before the call; a clean [DONE] without finish_reason', async (t) => {
-  const relay = await relayFor(t, [
+  const relay = await relayStreaming(t, [
     chatChunk('Let me check.'),
     toolChunk(callStart(0, 'call_x', 'lookup')),
     deltaChunk({ tool_calls: [callArgs(0, '{"q":1}')] }, { finish: 'tool_calls' }),
   ])
-  t.equal(await (await post(relay.url, 'content')).text(),
+  t.equal(await (await postChat(relay.url, 'content')).text(),
     'id: 1\ndata: {"content":"Let me check."}\n\n' +
     'id: 2\nevent: tool_call\ndata: {"index":0,"id":"call_x","name":"lookup","arguments":"{\\"q\\":1}"}\n\n' +
     STOP(3))
   // Some servers end with [DONE] and no finish_reason: the open call is still complete, before the stop.
-  const bare = await relayFor(t, [toolChunk(callStart(0, 'call_y', 'ping')), toolChunk(callArgs(0, '{}'))])
-  t.equal(await (await post(bare.url, 'content')).text(),
+  const bare = await relayStreaming(t, [toolChunk(callStart(0, 'call_y', 'ping')), toolChunk(callArgs(0, '{}'))])
+  t.equal(await (await postChat(bare.url, 'content')).text(),
     'id: 1\nevent: tool_call\ndata: {"index":0,"id":"call_y","name":"ping","arguments":"{}"}\n\n' +
     'id: 2\nevent: stop\ndata: {"finish_reason":null,"usage":null}\n\n')
 })
 
 t.test('text: no tool calls; openai: the upstream frames byte for byte', async (t) => {
   for (const frames of [OPENAI_TOOLS, OLLAMA_SEPARATE]) {
-    const relay = await relayFor(t, [chatChunk('Sure.'), ...frames])
-    t.equal(await (await post(relay.url, 'text')).text(), 'Sure.')
-    t.equal(await (await post(relay.url, 'openai')).text(), [chatChunk('Sure.'), ...frames].map((f) => `data: ${f}\n\n`).join('') + 'data: [DONE]\n\n')
+    const relay = await relayStreaming(t, [chatChunk('Sure.'), ...frames])
+    t.equal(await (await postChat(relay.url, 'text')).text(), 'Sure.')
+    t.equal(await (await postChat(relay.url, 'openai')).text(), [chatChunk('Sure.'), ...frames].map((f) => `data: ${f}\n\n`).join('') + 'data: [DONE]\n\n')
   }
 })
 
@@ -128,7 +121,7 @@ t.test('a failure while a call is half-assembled: the error, no tool_call for it
     res.socket?.destroy()
   }
   const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, includeUsage: false }] })
-  t.equal(await (await post(relay.url, 'content')).text(),
+  t.equal(await (await postChat(relay.url, 'content')).text(),
     WEATHER + TIME +
     'id: 3\nevent: error\ndata: {"error":{"message":"Connection to upstream \\"up\\" was reset","type":"api_error","param":null,"code":"upstream_error"}}\n\n')
   t.equal(relay.summaries().at(-1)?.outcome, 'upstream_error')
@@ -140,6 +133,6 @@ t.test('a failure while a call is half-assembled: the error, no tool_call for it
     res.write(`data: ${toolChunk(callArgs(0, '{"city":'))}\n\n`)
     res.end('data: {"error":{"message":"The server is overloaded","type":"server_error","param":null,"code":"overloaded"}}\n\n')
   }
-  t.equal(await (await post(relay.url, 'content')).text(),
+  t.equal(await (await postChat(relay.url, 'content')).text(),
     'id: 1\nevent: error\ndata: {"error":{"message":"The server is overloaded","type":"server_error","param":null,"code":"overloaded"}}\n\n')
 })

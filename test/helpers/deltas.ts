@@ -1,3 +1,7 @@
+import type { Test } from 'tap'
+import { startUpstream, streamFrames } from './upstream.js'
+import { chatBody, startRelay, type RunningRelay } from './relay.js'
+
 /**
  * Chat chunks with what a model produces besides the answer, as the servers send them:
  * reasoning deltas (`reasoning_content`: DeepSeek, vLLM, SGLang, Xinference; `reasoning`:
@@ -34,3 +38,15 @@ export function toolChunk (...fragments: Array<Record<string, unknown>>): string
 
 /** The finish chunk after tool calls. */
 export const toolCallsFinish = deltaChunk({}, { finish: 'tool_calls' })
+
+/** A streamed chat POST to the relay, read in `format`. */
+export function postChat (relayUrl: string, format: string): Promise<Response> {
+  return fetch(`${relayUrl}/v1/chat/completions?format=${format}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })
+}
+
+/** A relay whose upstream streams exactly `frames`, then `[DONE]` (no usage asked on the client's behalf). */
+export async function relayStreaming (t: Test, frames: string[]): Promise<RunningRelay> {
+  const up = await startUpstream(t)
+  up.handler = (_req, res) => streamFrames(res, frames)
+  return startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, includeUsage: false }] })
+}

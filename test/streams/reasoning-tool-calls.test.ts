@@ -1,9 +1,9 @@
 import t from 'tap'
 import { EventSource } from 'eventsource'
 import { startUpstream, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
+import { startRelay } from '../helpers/relay.js'
 import { createStream, gate, parseEvents, startTcpProxy, waitFor } from '../helpers/streams.js'
-import { callArgs, callStart, deltaChunk, toolCallsFinish, toolChunk } from '../helpers/deltas.js'
+import { callArgs, callStart, deltaChunk, postChat, toolCallsFinish, toolChunk } from '../helpers/deltas.js'
 
 // SPEC §5–6: the EventSource flow stores reasoning deltas and completed tool calls, so a
 // `content` reader of GET /v1/streams/:id, live or replaying after any Last-Event-ID (also one in
@@ -59,7 +59,7 @@ t.test('live: a content reader gets what a direct POST stream gets, event for ev
   const up = await startUpstream(t)
   script(up)
   const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
-  const direct = await (await fetch(`${relay.url}/v1/chat/completions?format=content`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })).text()
+  const direct = await (await postChat(relay.url, 'content')).text()
   t.equal(direct, CONTENT.join(''), 'the direct POST stream')
 
   const readerIn = gate()
@@ -140,6 +140,6 @@ t.test('a failure while a call is half-assembled: the stored stream ends with th
   t.equal((await get(`${relay.url}${json.url}`)).body, CONTENT.slice(0, 6).join('') + error)
   t.equal((await get(`${relay.url}${json.url}`, { 'last-event-id': '3' })).body, CONTENT.slice(3, 6).join('') + error, 'the same on replay')
   // The direct POST stream of the same upstream: the same events.
-  const direct = await (await fetch(`${relay.url}/v1/chat/completions?format=content`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }) })).text()
+  const direct = await (await postChat(relay.url, 'content')).text()
   t.equal(direct, CONTENT.slice(0, 6).join('') + error)
 })
