@@ -116,9 +116,14 @@ function follow(write) {
 function assistantBubble(model) {
   const item = addMessage('assistant', '', model);
   item.dataset.state = 'streaming';
-  const text = item.querySelector('.content').firstChild;
+  const answer = item.querySelector('.content');
+  const text = answer.firstChild;
   const meta = item.querySelector('.meta');
   let tokens = 0;
+  // The model's reasoning, apart from the answer: a <details> made at the first reasoning delta,
+  // open while the reasoning streams, folded once the answer begins (the reader may open it again).
+  let reasoning = null;
+  let answered = false;
   const plural = (n) => `${n} token${n === 1 ? '' : 's'}`;
 
   // Every way a reply can end goes through finish(); only the first call counts.
@@ -138,14 +143,63 @@ function assistantBubble(model) {
     setStatus(state, state === 'done' ? `done · ${plural(tokens)}` : state === 'error' ? `error: ${error}` : state);
   }
 
+  function reasoningBox() {
+    const box = document.createElement('details');
+    box.className = 'reasoning';
+    box.setAttribute('data-testid', 'reasoning');
+    box.open = true;
+    const summary = document.createElement('summary');
+    summary.textContent = 'Thinking…';
+    const body = document.createElement('div');
+    body.className = 'reasoning-text';
+    body.append(document.createTextNode(''));
+    box.append(summary, body);
+    item.insertBefore(box, answer);
+    return { box, summary, text: body.firstChild };
+  }
+
+  function foldReasoning() {
+    if (!reasoning) return;
+    reasoning.box.open = false;
+    reasoning.summary.textContent = 'Reasoning';
+  }
+
   return {
     get text() { return text.data; },
     get tokens() { return tokens; },
     append(delta) {
       if (typeof delta !== 'string' || !delta || item.dataset.state !== 'streaming') return;
-      follow(() => { text.appendData(delta); meta.textContent = ''; });
+      follow(() => {
+        if (!answered) { answered = true; foldReasoning(); }
+        text.appendData(delta);
+        meta.textContent = '';
+      });
       tokens += 1;
       setStatus('streaming', `streaming · ${plural(tokens)}`);
+    },
+    reason(delta) { // an `event: reasoning` delta: {"content": …}
+      if (typeof delta !== 'string' || !delta || item.dataset.state !== 'streaming') return;
+      follow(() => {
+        if (!reasoning) {
+          reasoning = reasoningBox();
+          if (answered) foldReasoning(); // reasoning after the answer began: kept, but folded
+        }
+        reasoning.text.appendData(delta);
+        meta.textContent = '';
+      });
+      if (!answered) setStatus('streaming', 'thinking…');
+    },
+    toolCall(call) { // an `event: tool_call`: {"index", "id", "name", "arguments"}, complete
+      if (!call || typeof call !== 'object' || item.dataset.state !== 'streaming') return;
+      const block = document.createElement('div');
+      block.className = 'tool-call';
+      block.setAttribute('data-testid', 'tool-call');
+      block.textContent = `tool call: ${call.name ?? '?'}(${call.arguments ?? ''})`;
+      follow(() => {
+        if (!answered) { answered = true; foldReasoning(); } // a call is the answer beginning too
+        item.insertBefore(block, meta);
+        meta.textContent = '';
+      });
     },
     reconnecting() {
       if (item.dataset.state !== 'streaming') return;
@@ -189,6 +243,8 @@ async function viaFetch(body, bubble) {
     for await (const ev of readEvents(res.body)) {
       const data = safeJSON(ev.data);
       if (ev.type === 'message') bubble.append(data?.content);
+      else if (ev.type === 'reasoning') bubble.reason(data?.content);
+      else if (ev.type === 'tool_call') bubble.toolCall(data);
       else if (ev.type === 'stop') return bubble.done(data);
       else if (ev.type === 'error') return bubble.fail(envelopeMessage(data, ev.data || 'stream error'));
     }
@@ -242,6 +298,8 @@ async function viaEventSource(body, bubble) {
     const end = (finish) => { es.close(); finish(); resolve(); };
     es.addEventListener('open', () => { opened = true; bubble.resumed(); });
     es.addEventListener('message', (e) => bubble.append(safeJSON(e.data)?.content));
+    es.addEventListener('reasoning', (e) => bubble.reason(safeJSON(e.data)?.content));
+    es.addEventListener('tool_call', (e) => bubble.toolCall(safeJSON(e.data)));
     es.addEventListener('stop', (e) => end(() => bubble.done(safeJSON(e.data))));
     es.addEventListener('error', (e) => {
       // "error" is both the relay's `event: error` (a MessageEvent with data) and the browser's

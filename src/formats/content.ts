@@ -1,16 +1,22 @@
 import { errorEnvelope, type RelayError } from '../errors.js'
-import { deltaText, recordSummary, type Chunk } from './chunk-fields.js'
+import { ChunkEvents } from './chunk-events.js'
+import { recordSummary, type Chunk } from './chunk-fields.js'
 import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
 /**
- * One `content` event with its id. The POST stream's writer and the
- * EventSource reader (GET /v1/streams/:id) both render through here, so the
- * two paths cannot drift apart.
+ * One `content` event with its id, or undefined when the event shows nothing
+ * here. The POST stream's writer and the EventSource reader (GET
+ * /v1/streams/:id) both render through here, so the two paths cannot drift
+ * apart.
  */
 function render (event: StreamEvent, id: number): string | undefined {
   switch (event.type) {
     case 'chunk':
       return event.text === '' ? undefined : `id: ${id}\ndata: {"content":${JSON.stringify(event.text)}}\n\n`
+    case 'reasoning':
+      return event.text === '' ? undefined : `id: ${id}\nevent: reasoning\ndata: {"content":${JSON.stringify(event.text)}}\n\n`
+    case 'tool_call':
+      return `id: ${id}\nevent: tool_call\ndata: ${JSON.stringify(event.call)}\n\n`
     case 'stop':
       return `id: ${id}\nevent: stop\ndata: ${JSON.stringify({ finish_reason: event.finishReason, usage: event.usage })}\n\n`
     case 'error':
@@ -20,9 +26,11 @@ function render (event: StreamEvent, id: number): string | undefined {
 
 /**
  * `content`: what the seeds' chat pages consume (SPEC §5):
- * `data: {"content":"<delta>"}` per non-empty delta, then `event: stop` with
- * the finish reason and usage, or `event: error`. Every event has `id: n`, so
- * an EventSource can resume with Last-Event-ID.
+ * `data: {"content":"<delta>"}` per non-empty answer delta (the default
+ * `message` event), `event: reasoning` per reasoning delta, `event: tool_call`
+ * per completed tool call, then `event: stop` with the finish reason and
+ * usage, or `event: error`. Every event has `id: n`, one sequence for all of
+ * them, so an EventSource can resume with Last-Event-ID.
  */
 export const contentFormat: FrameFormat = {
   name: 'content',
@@ -35,22 +43,37 @@ export const contentFormat: FrameFormat = {
 /** One per stream: the event ids count here. A class, so an open stream holds one small object. */
 class ContentWriter implements FrameWriter {
   #id = 0
-  constructor (private readonly ctx: FormatContext) {}
+  readonly #events: ChunkEvents
+  constructor (private readonly ctx: FormatContext) {
+    this.#events = new ChunkEvents(ctx.endpoint)
+  }
 
   frame (data: string): string | undefined {
     const chunk = JSON.parse(data) as Chunk
     recordSummary(chunk, this.ctx.summary)
-    const text = deltaText(chunk, this.ctx.endpoint)
-    if (text === '') return undefined
-    return render({ type: 'chunk', data, text }, ++this.#id)
+    return this.#renderAll(this.#events.of(chunk, data))
   }
 
+  /** The tool call still open (if any), then the stop. */
   end (): string | undefined {
     const { finishReason, usage } = this.ctx.summary
-    return render({ type: 'stop', finishReason, usage }, ++this.#id)
+    return this.#renderAll([...this.#events.end(), { type: 'stop', finishReason, usage }])
   }
 
+  /** A call still being put together is dropped: only the error follows what was sent. */
   error (err: RelayError): string | undefined {
     return render({ type: 'error', error: errorEnvelope(err).error }, ++this.#id)
+  }
+
+  /** The events that show, each with the next id, as one string for one write. */
+  #renderAll (events: StreamEvent[]): string | undefined {
+    let out: string | undefined
+    for (const event of events) {
+      const one = render(event, this.#id + 1)
+      if (one === undefined) continue
+      this.#id++
+      out = out === undefined ? one : out + one
+    }
+    return out
   }
 }

@@ -56,7 +56,7 @@ class OpenAiWriter implements FrameWriter {
  * (the SDKs ignore `id:` lines, PROTOCOLS §2), so a reconnect can resume.
  * Data that spanned several `data:` lines upstream keeps doing so.
  */
-function renderEvent (event: StreamEvent, id: number): string {
+function renderEvent (event: StreamEvent, id: number): string | undefined {
   switch (event.type) {
     case 'chunk':
       return `id: ${id}\n${dataFrame(event.data)}`
@@ -64,6 +64,10 @@ function renderEvent (event: StreamEvent, id: number): string {
       return `id: ${id}\ndata: [DONE]\n\n`
     case 'error':
       return `id: ${id}\ndata: ${JSON.stringify({ error: event.error })}\n\n`
+    // Already inside the chunk frames, as the upstream sent them.
+    case 'reasoning':
+    case 'tool_call':
+      return undefined
   }
 }
 

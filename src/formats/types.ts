@@ -1,5 +1,6 @@
 import type { RelayError, errorEnvelope } from '../errors.js'
 import type { Endpoint } from '../upstream/types.js'
+import type { ToolCall } from './tool-calls.js'
 
 /** Token counts as OpenAI reports them; null when the upstream did not say (never guessed). */
 export interface Usage {
@@ -52,9 +53,15 @@ export type ErrorBody = ReturnType<typeof errorEnvelope>['error']
  * each event once, and every reader renders it in its own format on delivery.
  * `chunk.data` is the chunk JSON as an `openai` reader gets it (model alias
  * already applied); `chunk.text` is its delta text ('' when it has none).
+ * `reasoning` (a chunk's reasoning delta, never '') and `tool_call` (a call
+ * whose arguments are complete) come from the same upstream chunks
+ * (formats/chunk-events.ts); `openai` shows them inside its chunk frames and
+ * skips them, `content` shows them as events of their own.
  */
 export type StreamEvent =
   | { type: 'chunk', data: string, text: string }
+  | { type: 'reasoning', text: string }
+  | { type: 'tool_call', call: ToolCall }
   | { type: 'stop', finishReason: string | null, usage: Usage | null }
   | { type: 'error', error: ErrorBody }
 

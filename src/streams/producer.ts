@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { createSseParser, type SseEvent } from '../sse/parser.js'
 import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, type RelayError } from '../errors.js'
 import { inBandError } from '../upstream/in-band-error.js'
-import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
+import { isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
+import { ChunkEvents, eventBytes } from '../formats/chunk-events.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
 import type { Outcome } from '../streaming/request-state.js'
 import type { StreamVerdict } from '../upstream/failover.js'
@@ -71,6 +72,8 @@ export function startProducer (o: ProducerOptions): Producer {
   let chain: Promise<unknown> = Promise.resolve()
   // Each format's ids, counted here as events are produced (the one appender), in order.
   const number = createNumbering()
+  // Each chunk's reasoning, the chunk, the tool calls it completed: the events a `content` POST stream shows.
+  const split = new ChunkEvents(o.endpoint)
   let resolveDone!: (result: ProducerResult) => void
   const done = new Promise<ProducerResult>((resolve) => { resolveDone = resolve })
 
@@ -110,13 +113,13 @@ export function startProducer (o: ProducerOptions): Producer {
         chunk.model = o.alias
         stored = JSON.stringify(chunk)
       }
-      const text = deltaText(chunk, o.endpoint)
-      bytes += Buffer.byteLength(stored) + Buffer.byteLength(text)
+      const produced = split.of(chunk, stored)
+      for (const event of produced) bytes += eventBytes(event)
       if (bytes > o.maxBufferBytes) {
         fail(StreamBufferFullError({}, `The stream's buffer of ${o.maxBufferBytes} bytes is full`), 'upstream_error')
         return
       }
-      append({ type: 'chunk', data: stored, text })
+      for (const event of produced) append(event)
     } catch (err) {
       fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error', true)
     }
@@ -139,6 +142,7 @@ export function startProducer (o: ProducerOptions): Producer {
   }
 
   function complete (): void {
+    for (const event of split.end()) append(event)
     end({ type: 'stop', finishReason: summary.finishReason, usage: summary.usage }, 'completed')
     o.verdict?.completed()
   }

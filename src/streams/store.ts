@@ -88,5 +88,5 @@ export interface StreamInfo {
 
 /** Whether an event ends its stream. */
 export function isFinal (event: StreamEvent): boolean {
-  return event.type !== 'chunk'
+  return event.type === 'stop' || event.type === 'error'
 }
