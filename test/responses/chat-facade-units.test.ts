@@ -150,7 +150,11 @@ t.test('the request: input, instructions, tools, tool outputs, limits', async (t
 })
 
 t.test('what chat cannot do is a 400 naming it', async (t) => {
-  const refuse = (body: Record<string, unknown>, param: string) => t.throws(() => responsesToChat({ model: 'm', input: 'hi', ...body }), { statusCode: 400, relayCode: 'invalid_request', param }, param)
+  const refuse = (body: Record<string, unknown>, param: string) => {
+    let thrown: unknown
+    try { responsesToChat({ model: 'm', input: 'hi', ...body }) } catch (err) { thrown = err }
+    t.match(thrown, { statusCode: 400, relayCode: 'invalid_request', param }, param)
+  }
   refuse({ previous_response_id: 'resp_1' }, 'previous_response_id')
   refuse({ background: true }, 'background')
   refuse({ tools: [{ type: 'web_search' }] }, 'tools[0].type')
