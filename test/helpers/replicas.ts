@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 import type { LimitsRedis } from '../../src/limits/index.js'
 import { startRelay, chatBody, type RunningRelay } from './relay.js'
@@ -15,12 +15,12 @@ export interface Replica extends RunningRelay {
 }
 
 /**
- * An ioredis client set up as a replica's Redis module would be: it reconnects
- * for ever (every 100 ms, so a restarted Redis is found quickly) and fails a
- * command at once rather than queueing it while disconnected.
+ * An ioredis client as a replica's Redis module might hold: it reconnects for
+ * ever (every 100 ms, so a restarted Redis is found quickly); by default a
+ * command sent while disconnected fails after one reconnect attempt.
  */
-export function replicaClient (t: Test, url: string): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
+export function replicaClient (t: Test, url: string, options: RedisOptions = {}): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100, ...options })
   client.on('error', () => {}) // reconnects are expected in these tests; ioredis logs them otherwise
   t.teardown(() => { client.disconnect() })
   return client
@@ -30,11 +30,11 @@ export function replicaClient (t: Test, url: string): Redis {
  * `count` relays on 127.0.0.1:0, each with its own Redis client to the one
  * test Redis under one prefix: the replicas of one deployment.
  */
-export async function startReplicas (t: Test, redis: RunningRedis, config: RelayConfigInput, options: Omit<LimitsRedis, 'client' | 'prefix'> & { count?: number } = {}): Promise<Replica[]> {
-  const { count = 2, ...limits } = options
+export async function startReplicas (t: Test, redis: RunningRedis, config: RelayConfigInput, options: Omit<LimitsRedis, 'client' | 'prefix'> & { count?: number, client?: RedisOptions } = {}): Promise<Replica[]> {
+  const { count = 2, client: clientOptions, ...limits } = options
   const replicas: Replica[] = []
   for (let i = 0; i < count; i++) {
-    const client = replicaClient(t, redis.url)
+    const client = replicaClient(t, redis.url, clientOptions)
     await client.ping()
     replicas.push({ ...await startRelay(t, config, { limitsRedis: { client, prefix: PREFIX, ...limits } }), client })
   }
