@@ -40,7 +40,8 @@ export interface Limits {
    * RateLimitedError (429) or UnavailableError (503) when either is full.
    * Returns the release function (a second call does nothing). For a stream
    * that outlives its HTTP response (the EventSource flow), call it when the
-   * generation ends.
+   * generation ends. A slot shared through Redis is renewed by the store for
+   * as long as it is held; the caller has nothing else to do.
    */
   acquireStream (identity: ClientIdentity): Promise<() => void>
   /**
