@@ -8,6 +8,7 @@ import relay from './plugin.js'
 export default relay
 export { relay }
 export type { RelayPluginOptions } from './plugin.js'
+export type { LimitsRedis } from './limits/index.js'
 export { buildServer, assertSafeExposure, type BuildServerOptions } from './server.js'
 export { loadConfig, type LoadConfigOptions } from './config/load.js'
 export { resolveConfig, type RelayConfig, type UpstreamConfig, type KeyConfig } from './config/resolve.js'

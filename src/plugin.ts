@@ -7,7 +7,7 @@ import cors from '@fastify/cors'
 import fastifyStatic from '@fastify/static'
 import { authenticate } from './auth/authenticate.js'
 import { createKeyring } from './auth/keyring.js'
-import { createLimits } from './limits/index.js'
+import { createLimits, type LimitsRedis } from './limits/index.js'
 import { createMetrics } from './observability/metrics.js'
 import { resolveConfig, type RelayConfig } from './config/resolve.js'
 import type { RelayConfigInput } from './config/schema.js'
@@ -42,6 +42,8 @@ export type RelayPluginOptions = RelayConfigInput & {
   prefix?: string
   /** Serve the playground at the prefix's `/`. Default true. */
   playground?: boolean
+  /** A Redis connection for the per-key limits shared by replicas (SPEC §9.1); without it they count per process. */
+  limitsRedis?: LimitsRedis
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
@@ -53,11 +55,11 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
  * not change how the host application's other routes behave.
  */
 const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRelay (app, opts) {
-  const { config: given, prefix, playground, ...input } = opts as RelayPluginOptions & Record<string, unknown>
+  const { config: given, prefix, playground, limitsRedis, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
   const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name) })
-  const limits = createLimits(config, metrics)
+  const limits = createLimits(config, metrics, limitsRedis)
   const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false }
   app.decorate('relay', ctx)
   ctx.router.observe(metrics.upstreamObserver)

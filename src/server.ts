@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { resolveConfig, type RelayConfig } from './config/resolve.js'
 import type { RelayConfigInput } from './config/schema.js'
 import { ConfigError } from './config/config-error.js'
-import relay, { requestIdFrom } from './plugin.js'
+import relay, { requestIdFrom, type RelayPluginOptions } from './plugin.js'
 import { relayClientErrorHandler } from './routes/client-error.js'
 
 /** Where logs must never show a secret (SPEC §8). */
@@ -21,6 +21,8 @@ export interface BuildServerOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the default logger writes (default stdout); the redaction rules still apply. */
   logStream?: NodeJS.WritableStream
+  /** Passed to the plugin: the Redis connection the per-key limits share between replicas. */
+  limitsRedis?: RelayPluginOptions['limitsRedis']
 }
 
 /**
@@ -42,7 +44,7 @@ export async function buildServer (config: RelayConfigInput | RelayConfig = {}, 
     return503OnClosing: true,
     clientErrorHandler: relayClientErrorHandler,
   })
-  await app.register(relay, { config: resolved })
+  await app.register(relay, { config: resolved, limitsRedis: options.limitsRedis })
   return app
 }
 

@@ -5,7 +5,11 @@ import { RateLimitedError, UnavailableError } from '../errors.js'
 import type { RelayMetrics } from '../observability/metrics.js'
 import { registerPressure } from './pressure.js'
 import { registerRequestRate, type RateCheck } from './rate.js'
-import { createMemorySlotStore, type SlotLease, type SlotStore } from './slots.js'
+import { createRedisAccess, type LimitsRedis } from './redis-access.js'
+import { createRedisSlotStore } from './redis-slots.js'
+import { createMemorySlotStore, type SlotLease } from './slots.js'
+
+export type { LimitsRedis } from './redis-access.js'
 
 /** A key's own streams end soon enough that a short wait is worth it. */
 export const KEY_STREAMS_RETRY_AFTER_S = 2
@@ -36,7 +40,8 @@ export interface Limits {
    * RateLimitedError (429) or UnavailableError (503) when either is full.
    * Returns the release function (a second call does nothing). For a stream
    * that outlives its HTTP response (the EventSource flow), call it when the
-   * generation ends.
+   * generation ends. A slot shared through Redis is renewed by the store for
+   * as long as it is held; the caller has nothing else to do.
    */
   acquireStream (identity: ClientIdentity): Promise<() => void>
   /**
@@ -50,16 +55,26 @@ export interface Limits {
   close (): Promise<void>
 }
 
-export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots: SlotStore = createMemorySlotStore()): Limits {
+/**
+ * The relay's limits. With `redis` (the relay's Redis connection, SPEC §9.1),
+ * each key's requests per minute and concurrent streams are shared by every
+ * replica, and counted per replica while Redis is unreachable; the global
+ * stream cap and load shedding stay per process either way.
+ */
+export function createLimits (config: RelayConfig, metrics: RelayMetrics, redis?: LimitsRedis): Limits {
   let rate: RateCheck | undefined
+  const shared = redis && createRedisAccess(redis)
+  // The global cap guards this process's own sockets and memory: never shared.
+  const globalSlots = createMemorySlotStore()
+  const keySlots = shared ? createRedisSlotStore(shared, createMemorySlotStore()) : createMemorySlotStore()
 
   async function acquireStream (identity: ClientIdentity): Promise<() => void> {
     let own: SlotLease | undefined
     if (identity.maxConcurrentStreams !== undefined) {
-      own = await slots.acquire(`streams:key:${identity.name}`, identity.maxConcurrentStreams)
+      own = await keySlots.acquire(`streams:key:${identity.name}`, identity.maxConcurrentStreams)
       if (!own) throw RateLimitedError({ retryAfter: KEY_STREAMS_RETRY_AFTER_S }, `This API key already has ${identity.maxConcurrentStreams} streams open, its limit; retry when one has finished`)
     }
-    const global = await slots.acquire(GLOBAL_SLOTS, config.maxConcurrentStreams)
+    const global = await globalSlots.acquire(GLOBAL_SLOTS, config.maxConcurrentStreams)
     if (!global) {
       own?.release()
       throw UnavailableError({ retryAfter: GLOBAL_STREAMS_RETRY_AFTER_S }, 'The relay has as many streams open as it is allowed; retry shortly')
@@ -82,7 +97,7 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots:
 
   return {
     async register (scope, prefix) {
-      rate = await registerRequestRate(scope, config.keys)
+      rate = await registerRequestRate(scope, config.keys, shared)
       await registerPressure(scope, config.pressure, prefix)
     },
     checkRate,
@@ -91,6 +106,8 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, slots:
       await checkRate(identity, request, reply)
       return stream ? await acquireStream(identity) : undefined
     },
-    close: () => slots.close(),
+    async close () {
+      await Promise.all([keySlots.close(), globalSlots.close()])
+    },
   }
 }

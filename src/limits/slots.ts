@@ -1,9 +1,9 @@
 /**
  * Counted slots for concurrent streams (SPEC §9): one counter per key name,
  * one for the whole relay. The interface is async and lease-shaped so that a
- * store shared by several replicas (Redis, SPEC §9) can stand behind it: there
- * a lease would be a member of a sorted set with an expiry, so the slots of a
- * replica that died are given back by time rather than never.
+ * store shared by several replicas can stand behind it: in redis-slots.ts a
+ * lease is a member of a sorted set with an expiry, so the slots of a replica
+ * that died are given back by time rather than never.
  */
 export interface SlotStore {
   /** Takes one slot under `key` if fewer than `limit` are held; undefined when all are taken. */

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildServer } from '../../src/server.js'
+import { buildServer, type BuildServerOptions } from '../../src/server.js'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 
 export interface RunningRelay {
@@ -21,7 +21,7 @@ export interface RunningRelay {
  * The relay on 127.0.0.1:0 with the given config, its pino output captured
  * (with the production redaction rules), closed at the end of the test.
  */
-export async function startRelay (t: Test, config: RelayConfigInput = {}): Promise<RunningRelay> {
+export async function startRelay (t: Test, config: RelayConfigInput = {}, options: Pick<BuildServerOptions, 'limitsRedis'> = {}): Promise<RunningRelay> {
   const logs: Array<Record<string, any>> = []
   let text = ''
   const stream = new Writable({
@@ -31,7 +31,7 @@ export async function startRelay (t: Test, config: RelayConfigInput = {}): Promi
       cb()
     },
   })
-  const app = await buildServer({ host: '127.0.0.1', port: 0, logLevel: 'info', ...config }, { logStream: stream })
+  const app = await buildServer({ host: '127.0.0.1', port: 0, logLevel: 'info', ...config }, { ...options, logStream: stream })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as { port: number }).port
   t.teardown(() => app.close())

@@ -1,23 +1,11 @@
 import t from 'tap'
-import { startUpstream, chatChunk, streamFrames, SSE_HEADERS } from '../helpers/upstream.js'
+import { startHoldingUpstream } from '../helpers/holding-upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 import { scrapeUntil, valueOf } from '../helpers/prometheus.js'
 
 t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-After; slots come back when streams end', async (t) => {
-  const up = await startUpstream(t)
   // Each streamed request holds its upstream response open until the test lets it go.
-  const holds: Array<() => void> = []
-  up.handler = async (_req, res, received) => {
-    if (received.json?.stream !== true) {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [] }))
-      return
-    }
-    res.writeHead(200, SSE_HEADERS)
-    res.write(`data: ${chatChunk('first')}\n\n`)
-    await new Promise<void>((resolve) => holds.push(resolve))
-    await streamFrames(res, [chatChunk('last', { finish: 'stop' })])
-  }
+  const up = await startHoldingUpstream(t)
   const relay = await startRelay(t, {
     upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
     keys: [
@@ -58,8 +46,8 @@ t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-Af
   t.equal(other.status, 200)
 
   // Let all held streams finish; both of the key's slots are free again.
-  while (holds.length < 3) await new Promise((resolve) => setTimeout(resolve, 5))
-  for (const release of holds.splice(0)) release()
+  while (up.held() < 3) await new Promise((resolve) => setTimeout(resolve, 5))
+  up.finishAll()
   for (const res of [a, b, other]) t.match((await readAll(res)).text, /data: \[DONE\]\n\n$/)
   // The server lets go of a slot on its own 'close', which may trail the client's last read by a tick.
   const open = await scrapeUntil(relay.url, (s) => valueOf(s, 'llm_relay_active_streams') === 0)
@@ -67,7 +55,7 @@ t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-Af
 
   const again = [await call('sk-two'), await call('sk-two')]
   t.same(again.map((r) => r.status), [200, 200], 'two new streams are admitted')
-  while (holds.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
-  for (const release of holds.splice(0)) release()
+  while (up.held() < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  up.finishAll()
   for (const res of again) await readAll(res)
 })
