@@ -61,6 +61,8 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
     proc = child
     // Ready once it answers PING (bounded: 10 s).
     const probe = new Redis({ port, host: '127.0.0.1', password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    // Refusals while the server starts are expected: handled by the loop, not printed by ioredis.
+    probe.on('error', () => {})
     try {
       for (let i = 0; i < 200; i++) {
         if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
@@ -91,6 +93,8 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
   await launch()
   const auth = options.password !== undefined ? `:${encodeURIComponent(options.password)}@` : ''
   const client = new Redis({ port, host: '127.0.0.1', password: options.password, maxRetriesPerRequest: 1 })
+  // Tests stop and restart the server: the test's own client sees refusals meanwhile, which its commands report.
+  client.on('error', () => {})
   t.teardown(async () => {
     client.disconnect()
     await stop()
