@@ -27,9 +27,9 @@ export async function connectRedis (t: Test, url: string, options: Partial<Redis
 }
 
 /** One replica's store: its own connection and store, both closed at teardown (store first). */
-export async function redisReplica (t: Test, url: string, options: Partial<RedisStreamStoreOptions> & { prefix?: string } = {}): Promise<{ connection: RedisConnection, store: RedisStreamStore }> {
-  const { prefix, ...storeOptions } = options
-  const connection = await connectRedis(t, url, prefix === undefined ? {} : { prefix })
+export async function redisReplica (t: Test, url: string, options: Partial<RedisStreamStoreOptions> & { prefix?: string, commandTimeoutMs?: number } = {}): Promise<{ connection: RedisConnection, store: RedisStreamStore }> {
+  const { prefix = 'test:', commandTimeoutMs, ...storeOptions } = options
+  const connection = await connectRedis(t, url, { prefix, commandTimeoutMs })
   const store = createRedisStreamStore({ connection, maxBufferBytes: 1_048_576, leaseMs: 10_000, maxGenerationMs: 60_000, ...storeOptions })
   t.teardown(() => store.close())
   return { connection, store }
