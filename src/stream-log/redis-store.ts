@@ -59,8 +59,8 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
   const leaseTtl = Math.ceil(leaseMs / 2)
   let closed = false
 
-  const overflow = finalArgs(errorEvent(StreamBufferFullError({}, `The stream's buffer of ${maxBufferBytes} bytes is full`)))
-  const orphaned = finalArgs(errorEvent(UpstreamError({}, 'The relay instance producing this stream was lost; the generation ended')))
+  const overflow = encodeFinal(errorEvent(StreamBufferFullError({}, `The stream's buffer of ${maxBufferBytes} bytes is full`)))
+  const orphaned = encodeFinal(errorEvent(UpstreamError({}, 'The relay instance producing this stream was lost; the generation ended')))
 
   const lease = startLease(connection, instance, leaseMs, () => { for (const id of produced.keys()) stop(id, 'lost') })
   const orphans = watchOrphans(connection, leaseMs, (id, owner) => {
@@ -101,6 +101,12 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     return [Date.now(), mode, a, b, ids, shows, bytes, maxBufferBytes, overflow.json, overflow.shows, wake, owner]
   }
 
+  /** A final event numbered by Redis after whatever was stored (mode `r`). */
+  function renumbered (event: StreamEvent, wake: string): Array<string | number> {
+    const { json, shows } = encodeFinal(event)
+    return appendArgs('r', json, '', '', shows, 0, wake)
+  }
+
   async function append (id: string, event: StreamEvent, ids: FormatIds): Promise<number> {
     const p = produced.get(id)
     const final = isFinal(event)
@@ -109,7 +115,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     const args = event.type === 'chunk'
       ? appendArgs('c', event.data, event.text, JSON.stringify(ids), '', Buffer.byteLength(event.data) + Buffer.byteLength(event.text), k.wake)
       : p?.broken
-        ? appendArgs('r', JSON.stringify(event), '', '', finalArgs(event).shows, 0, k.wake)
+        ? renumbered(event, k.wake)
         : appendArgs('f', JSON.stringify(event), '', JSON.stringify(ids), '', 0, k.wake)
     let result: number
     try {
@@ -144,7 +150,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     const timer = setTimeout(() => {
       retries.delete(timer)
       const k = S.streamKeys(prefix, id)
-      run('append', S.APPEND, [k.info, k.events], appendArgs('r', JSON.stringify(event), '', '', finalArgs(event).shows, 0, k.wake))
+      run('append', S.APPEND, [k.info, k.events], renumbered(event, k.wake))
         .then(() => produced.delete(id), () => retryFinal(id, event, Math.min(delay * 2, FINAL_RETRY_MAX_MS)))
     }, delay)
     timer.unref()
@@ -213,6 +219,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     async delete (id) {
       const k = S.streamKeys(prefix, id)
       await run('delete', S.DELETE, [k.info, k.events], [k.wake])
+      produced.delete(id)
     },
 
     async requestCancel (id) {
@@ -248,7 +255,7 @@ function errorEvent (err: Parameters<typeof errorEnvelope>[0]): StreamEvent {
 }
 
 /** A final event's JSON and, per event format, whether it shows there (1) or not (0): its ids are the last ones plus these. */
-function finalArgs (event: StreamEvent): { json: string, shows: string } {
+function encodeFinal (event: StreamEvent): { json: string, shows: string } {
   const shows: Record<string, number> = {}
   for (const f of EVENT_FORMATS) {
     const render = f.renderEvent as NonNullable<FrameFormat['renderEvent']>
