@@ -21,6 +21,10 @@ export const DEFAULT_FAILURE_COOLDOWN_MS = 30_000
 export const DEFAULT_STREAM_TTL_MS = 300_000
 export const DEFAULT_DETACH_TIMEOUT_MS = 30_000
 export const DEFAULT_STREAM_MAX_BUFFER_BYTES = 1_048_576
+/** A dead producing replica is noticed within this (SPEC §9.1). */
+export const DEFAULT_STREAM_LEASE_MS = 10_000
+
+export const DEFAULT_REDIS_PREFIX = 'llm-relay:'
 
 /**
  * What one process was measured to hold (bench/README.md: 9,950 streams open at once, no error,

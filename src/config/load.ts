@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { ConfigError } from './config-error.js'
-import { httpUrl, resolveConfig, type RelayConfig } from './resolve.js'
+import { httpUrl, redisUrl, resolveConfig, type RelayConfig } from './resolve.js'
 import type { RelayConfigInput, UpstreamInput } from './schema.js'
 import { DEFAULT_CONFIG_PATH, ENV_UPSTREAM_NAME } from './defaults.js'
 
@@ -108,6 +108,9 @@ function applyEnv (input: RelayConfigInput, env: Record<string, string | undefin
 
   const origins = commaList(env.CORS_ORIGINS)
   if (origins) out.cors = { origins }
+
+  const redis = nonEmpty(env.REDIS_URL)
+  if (redis) out.redis = { ...input.redis, url: redisUrl(redis, 'REDIS_URL') }
 
   const proxy = proxyFromEnv(env)
   if (proxy) out.proxy = { ...input.proxy, ...proxy }

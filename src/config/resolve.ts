@@ -41,7 +41,9 @@ export interface RelayConfig {
   format: FormatName
   heartbeatMs: number
   timeouts: { connectMs: number, firstByteMs: number, idleMs: number, totalMs: number }
-  streams: { ttlMs: number, detachTimeoutMs: number, maxBufferBytes: number }
+  streams: { ttlMs: number, detachTimeoutMs: number, maxBufferBytes: number, leaseMs: number }
+  /** Shared state for several replicas; undefined: everything in memory. `url` holds the password: never log it. */
+  redis: { url: string, prefix: string } | undefined
   maxConcurrentStreams: number
   /** Load-shedding thresholds; 0 turns a check off. */
   pressure: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number, sampleIntervalMs: number, retryAfterSeconds: number }
@@ -90,7 +92,9 @@ export function resolveConfig (input: RelayConfigInput = {}): RelayConfig {
       ttlMs: s.ttlMs ?? D.DEFAULT_STREAM_TTL_MS,
       detachTimeoutMs: s.detachTimeoutMs ?? D.DEFAULT_DETACH_TIMEOUT_MS,
       maxBufferBytes: s.maxBufferBytes ?? D.DEFAULT_STREAM_MAX_BUFFER_BYTES,
+      leaseMs: s.leaseMs ?? D.DEFAULT_STREAM_LEASE_MS,
     },
+    redis: input.redis === undefined ? undefined : { url: redisUrl(input.redis.url, 'redis.url'), prefix: input.redis.prefix ?? D.DEFAULT_REDIS_PREFIX },
     maxConcurrentStreams: input.maxConcurrentStreams ?? D.DEFAULT_MAX_CONCURRENT_STREAMS,
     pressure: {
       maxEventLoopDelayMs: input.pressure?.maxEventLoopDelayMs ?? D.DEFAULT_MAX_EVENT_LOOP_DELAY_MS,
@@ -175,6 +179,17 @@ export function httpUrl (value: string, path: string): string {
   }
   if (url.search || url.hash) throw new ConfigError(path, 'must not have a query or fragment')
   return value.replace(/\/+$/, '')
+}
+
+/**
+ * Checks a redis(s) URL. Unlike httpUrl, the message never shows the value: it may hold a password.
+ */
+export function redisUrl (value: string, path: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase()
+  if ((scheme !== 'redis' && scheme !== 'rediss') || !URL.canParse(value)) {
+    throw new ConfigError(path, 'must be a redis:// or rediss:// URL (the value is not shown: it may hold a password)')
+  }
+  return value
 }
 
 function assertUnique (names: string[], list: string, field: string): void {

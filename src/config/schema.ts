@@ -102,6 +102,20 @@ export const ConfigSchema = Type.Object({
     ttlMs: Type.Optional(PositiveMs),
     detachTimeoutMs: Type.Optional(PositiveMs),
     maxBufferBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    /**
+     * With Redis (SPEC §9.1): how long a stream whose producing replica died may go unnoticed; within
+     * it, its readers on every replica get an error event and the end. Default 10000.
+     */
+    leaseMs: Type.Optional(Type.Integer({ minimum: 100 })),
+  }, closed)),
+  /**
+   * Shared state for several replicas (SPEC §9.1). `REDIS_URL` fills in `url` and wins over the file.
+   */
+  redis: Type.Optional(Type.Object({
+    /** `redis://` or `rediss://` (TLS), with `user:password@` when needed; use `${NAME}` to read it from the environment. */
+    url: Type.String({ minLength: 1 }),
+    /** Put before every key and channel name, so several relays (or other apps) can share one Redis. Default `llm-relay:`. */
+    prefix: Type.Optional(Type.String()),
   }, closed)),
   /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 1000. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -44,7 +44,23 @@ export interface StreamStore {
   delete (id: string): Promise<void>
   /** Drops every stream and timer; the store is not used afterwards. */
   close (): Promise<void>
+  /**
+   * Shared stores only (SPEC §9.1: DELETE on any replica). Asks the replica producing `id` to
+   * stop it, as `Producer.cancel` would there; it hears it through `onCancel`. Resolves true
+   * when an unfinished stream's producer was told.
+   */
+  requestCancel? (id: string): Promise<boolean>
+  /**
+   * Shared stores only. Calls `onStop` once when this replica must stop producing `id` (a
+   * stream it created): `'cancelled'` by a `requestCancel` on any replica, or `'lost'` when it
+   * can no longer produce it (its lease lapsed or an event could not be stored; the readers are
+   * ended with an error event by the store). Returns the function that stops listening.
+   */
+  onCancel? (id: string, onStop: (reason: CancelReason) => void): () => void
 }
+
+/** Why a producer must stop (StreamStore.onCancel). */
+export type CancelReason = 'cancelled' | 'lost'
 
 export interface CreateOptions {
   ttlMs: number

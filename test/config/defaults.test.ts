@@ -28,7 +28,7 @@ const DEFAULTS = {
   format: 'openai',
   heartbeatMs: 15_000,
   timeouts: { connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000, totalMs: 900_000 },
-  streams: { ttlMs: 300_000, detachTimeoutMs: 30_000, maxBufferBytes: 1_048_576 },
+  streams: { ttlMs: 300_000, detachTimeoutMs: 30_000, maxBufferBytes: 1_048_576, leaseMs: 10_000 },
   maxConcurrentStreams: 10000,
   shutdownGraceMs: 30_000,
   bodyLimitBytes: 4_194_304,
@@ -54,7 +54,7 @@ t.test('the shipped config/default.json sets no upstream and no key: the demo mo
 t.test('partial objects keep the defaults of the keys they leave out', async (t) => {
   const c = resolveConfig({ timeouts: { firstByteMs: 5 }, streams: { ttlMs: 10 } })
   t.strictSame(c.timeouts, { connectMs: 10_000, firstByteMs: 5, idleMs: 60_000, totalMs: 900_000 })
-  t.strictSame(c.streams, { ttlMs: 10, detachTimeoutMs: 30_000, maxBufferBytes: 1_048_576 })
+  t.strictSame(c.streams, { ttlMs: 10, detachTimeoutMs: 30_000, maxBufferBytes: 1_048_576, leaseMs: 10_000 })
 })
 
 t.test('an upstream fills its own defaults and turns the demo off', async (t) => {
