@@ -31,7 +31,7 @@ export interface RelayConfig {
   port: number
   upstreams: UpstreamConfig[]
   aliases: Record<string, string>
-  /** Failover and the failing-upstream breaker (upstream/failover.ts, upstream/health.ts). */
+  /** Failover and the failing-upstream breaker (upstream/failover.ts, upstream/breaker.ts). */
   failover: { failureThreshold: number, cooldownMs: number }
   /** Outbound proxy for upstream calls; undefined: connect directly. `noProxy` is '' when none. */
   proxy: { httpProxy: string | undefined, httpsProxy: string | undefined, noProxy: string } | undefined

@@ -31,7 +31,7 @@ export interface FormatContext {
 export type Out = string | Buffer | undefined
 
 /**
- * One stream's writer. The shared pipeline (streaming/relay-stream.ts) has
+ * One stream's writer. The shared pipeline (relay/relay-stream.ts) has
  * already sorted upstream events into frames, the end, and errors; a writer
  * only says how each looks in its format.
  */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Usage } from '../formats/types.js'
-import type { Outcome } from '../streaming/request-state.js'
+import type { Outcome } from './request-state.js'
 import type { UpstreamObserver } from '../upstream/failover.js'
 import type { RequestSummary } from './request-log.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
-import type { Outcome, RequestState } from '../streaming/request-state.js'
+import type { Outcome, RequestState } from './request-state.js'
 
 /** The fields of a request's log line that the metrics read too (observability/metrics.ts). */
 export interface RequestSummary {

@@ -1,5 +1,5 @@
 import { isRelayError } from '../errors.js'
-import type { BreakerState, UpstreamHealth } from './health.js'
+import type { BreakerState, UpstreamHealth } from './breaker.js'
 import type { Route } from './router.js'
 import type { Upstream } from './types.js'
 

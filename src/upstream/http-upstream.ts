@@ -5,8 +5,8 @@ import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
-import { HttpBody } from './http-body.js'
-import { OneShotBody } from './one-shot-body.js'
+import { HttpBody } from './response-body.js'
+import { OneShotBody } from './request-body.js'
 import type { UpstreamKind } from './kinds/types.js'
 import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
 
@@ -22,7 +22,7 @@ const MODELS_TIMEOUT_MS = 5_000
  *
  * Calls go through `dispatcher.dispatch()` with a handler of our own rather
  * than `request()`: the body's chunks reach the SSE parser as undici's parser
- * produces them (http-body.ts), with no Readable in between, and the URL is
+ * produces them (response-body.ts), with no Readable in between, and the URL is
  * split into origin and path once here instead of parsed on every request.
  */
 export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, relay: RelayConfig, dispatcher?: Dispatcher): Upstream {
@@ -58,7 +58,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
           path: paths[call.endpoint],
           method: 'POST',
           headers,
-          // Not the string: undici would keep it (as a Buffer) until the response ends (one-shot-body.ts).
+          // Not the string: undici would keep it (as a Buffer) until the response ends (request-body.ts).
           // undici's docs (Dispatcher.md, DispatchOptions.body) accept an Iterable; its .d.ts lags behind.
           body: body as unknown as Readable,
           headersTimeout: firstByteMs,

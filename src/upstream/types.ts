@@ -22,7 +22,7 @@ export interface UpstreamResponse {
 /**
  * What the relay uses of a response body: the part of a Node Readable it
  * needs. A Readable is one (the demo upstream's); an HTTP upstream's is fed
- * straight by undici's dispatch handler (upstream/http-body.ts), without the
+ * straight by undici's dispatch handler (upstream/response-body.ts), without the
  * stream machinery per chunk.
  */
 export interface UpstreamBody extends AsyncIterable<Buffer> {

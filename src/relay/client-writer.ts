@@ -15,7 +15,7 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1')
  * writev with its per-buffer work in JS and C++. Here the chunk is framed into
  * one Buffer (size line + frames + CRLF, copied: a frame is a few hundred
  * bytes) and handed to the socket with one `socket.write()` → one `write(2)`.
- * With the dispatch body (upstream/http-body.ts) this took throughput from
+ * With the dispatch body (upstream/response-body.ts) this took throughput from
  * 11.9/11.0 to 10.6/10.5 µs CPU per frame (several frames per read: one
  * syscall instead of a writev of 4×N buffers); in paced (one frame per read)
  * the difference is within noise: the write(2) itself, which on loopback also

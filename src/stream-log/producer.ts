@@ -4,7 +4,7 @@ import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTime
 import { inBandError } from '../upstream/in-band-error.js'
 import { deltaText, isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
-import type { Outcome } from '../streaming/request-state.js'
+import type { Outcome } from '../observability/request-state.js'
 import type { StreamVerdict } from '../upstream/failover.js'
 import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
 import { createNumbering } from './numbering.js'

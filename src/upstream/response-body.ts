@@ -232,7 +232,7 @@ export class HttpBody extends EventEmitter implements UpstreamBody {
     this.#controller.resume()
   }
 
-  /** For error bodies (read-error.ts reads them with `for await`): chunks as they come, no backpressure needed at their size. */
+  /** For error bodies (read-body.ts reads them with `for await`): chunks as they come, no backpressure needed at their size. */
   async * [Symbol.asyncIterator] (): AsyncIterator<Buffer> {
     const chunks: Buffer[] = []
     let done = false

@@ -8,8 +8,8 @@ import type { FrameFormat, FrameWriter } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
 import { ClientWriter } from './client-writer.js'
 import { heartbeatEvery, type Beating } from './heartbeat.js'
-import type { Outcome, RequestState } from './request-state.js'
-import { streamHeaders } from './sse-headers.js'
+import type { Outcome, RequestState } from '../observability/request-state.js'
+import { streamHeaders } from '../sse/headers.js'
 
 export interface RelayStreamOptions {
   reply: FastifyReply
@@ -36,13 +36,13 @@ export interface RelayStreamOptions {
  * error frame and the end of the response, never a `[DONE]`.
  *
  * Per upstream chunk (one `'data'` straight from undici's parser, see
- * upstream/http-body.ts): the parser, the format writer per complete frame,
- * then ONE write of everything that chunk completed (streaming/client-writer.ts),
+ * upstream/response-body.ts): the parser, the format writer per complete frame,
+ * then ONE write of everything that chunk completed (relay/client-writer.ts),
  * so the frames of one read leave in one syscall; backpressure pauses the
  * upstream while the client's socket buffer is full. Nothing is held back to
  * batch: the write happens before the chunk's handler returns. Per frame in
  * passthrough: no JSON parse (formats/openai.ts), no timer call (the heartbeat
- * reads the writer's last-write time: streaming/heartbeat.ts).
+ * reads the writer's last-write time: relay/heartbeat.ts).
  */
 export function relayStream (o: RelayStreamOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
