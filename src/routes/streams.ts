@@ -9,9 +9,10 @@ import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../stream-log/numbering.js'
 import { startProducer, type Producer } from '../stream-log/producer.js'
 import { serveReader } from '../stream-log/reader.js'
 import type { StreamInfo, StreamStore } from '../stream-log/store.js'
-import type { StreamVerdict } from '../upstream/failover.js'
+import { planForward, retarget, type ForwardPlan } from '../relay/plan.js'
+import { callUpstream } from '../upstream/call.js'
+import { withFailover, type StreamVerdict } from '../upstream/failover.js'
 import type { UpstreamResponse } from '../upstream/types.js'
-import { callUpstream, planForward, withFailover, type ForwardPlan } from './forward.js'
 
 /** 16 random bytes: the id is the only capability a reader needs, so ≥128 bits (SPEC §6). */
 const ID_BYTES = 16
@@ -68,7 +69,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     // a failure is the stream's error event.
     let answered: { planned: ForwardPlan, response: UpstreamResponse, verdict: StreamVerdict | undefined }
     try {
-      answered = await withFailover(ctx, plan, state, controller.signal,
+      answered = await withFailover(ctx.router.attempts(plan.route, controller.signal), plan, retarget, state,
         async (planned, verdict) => ({ planned, response: await callUpstream(planned, 'chat', request, controller), verdict }))
     } catch (err) {
       // Not `signal.aborted`: graceful shutdown aborts the same controller, and that caller gets its 503.

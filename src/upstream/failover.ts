@@ -208,6 +208,46 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
   }
 }
 
+/** The part of a request's log line that failover fills in (observability/request-state.ts). */
+export interface FailoverLog {
+  /** The upstream being tried, then the one that served or failed last. */
+  upstream: string | undefined
+  /** The upstreams the request left, and why. */
+  retried: RetryRecord[]
+}
+
+/**
+ * Failover (SPEC §9), for a direct request and POST /v1/streams alike: runs
+ * `attempt` with the plan for each upstream of `attempts` in turn (`retarget`
+ * gives the plan for another upstream of the same route) until one succeeds.
+ * A connect error, reset, 429 or 5xx before anything reached the client moves
+ * to the next upstream (`attempts.failed` decides); otherwise, or once the
+ * request's signal aborted, or when none is left, it rejects with the last
+ * error. A stream may still break after that, so a streamed attempt gets the
+ * upstream's `verdict` to hand to the stream, which gives it when it ends.
+ */
+export async function withFailover<P extends { readonly stream: boolean }, T> (
+  attempts: Attempts,
+  plan: P,
+  retarget: (plan: P, upstream: Upstream) => P,
+  log: FailoverLog,
+  attempt: (plan: P, verdict: StreamVerdict | undefined) => Promise<T>,
+): Promise<T> {
+  log.retried = attempts.retried
+  for (let upstream = attempts.first(); ;) {
+    log.upstream = upstream.name
+    try {
+      const result = await attempt(retarget(plan, upstream), plan.stream ? attempts.verdict() : undefined)
+      if (!plan.stream) attempts.succeeded()
+      return result
+    } catch (err) {
+      const next = attempts.failed(err)
+      if (next === undefined) throw err
+      upstream = next
+    }
+  }
+}
+
 /**
  * One stream's verdict on its upstream. A class: an open stream holds this
  * one small object (five fields) until it ends, not the request's attempts.
