@@ -1,4 +1,5 @@
 import { errorEnvelope, type RelayError } from '../errors.js'
+import { withModel } from './alias.js'
 import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
 import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
@@ -65,22 +66,6 @@ function renderEvent (event: StreamEvent, id: number): string {
     case 'error':
       return `id: ${id}\ndata: ${JSON.stringify({ error: event.error })}\n\n`
   }
-}
-
-/**
- * The first `"model": "…"` member is the chunk's own (OpenAI-style servers put it
- * before `choices`, and an unescaped quote cannot occur inside a string value),
- * so replacing that text changes the model and not one other byte of the frame.
- * A frame without it is re-encoded as a last resort.
- */
-const MODEL_MEMBER = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/
-
-function withModel (data: string, alias: string): string {
-  const replaced = data.replace(MODEL_MEMBER, () => `"model":${JSON.stringify(alias)}`)
-  if (replaced !== data || !data.includes('"model"')) return replaced
-  const chunk = JSON.parse(data) as Chunk
-  chunk.model = alias
-  return JSON.stringify(chunk)
 }
 
 /** `data: …` with LF line ends; data that spanned several `data:` lines keeps doing so. */

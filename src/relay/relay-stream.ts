@@ -3,13 +3,13 @@ import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from '../sse/parser.js'
 import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
 import type { StreamVerdict } from '../upstream/failover.js'
-import { inBandError } from '../upstream/in-band-error.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
 import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
 import { ClientWriter } from './client-writer.js'
 import { heartbeatEvery, type Beating } from './heartbeat.js'
 import type { Outcome, RequestState } from '../observability/request-state.js'
 import { streamHeaders } from '../sse/headers.js'
+import { classifyEvent, endOfStream, upstreamFailed, type StreamSink } from './stream-end.js'
 
 export interface RelayStreamOptions {
   reply: FastifyReply
@@ -57,7 +57,7 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
  * parser's handler object itself (the closure form held a dozen function
  * objects and their context per stream).
  */
-class StreamRelay implements SseParserHandlers, Beating {
+class StreamRelay implements SseParserHandlers, StreamSink, Beating {
   /** The options without `response`: its headers are not needed once the stream runs (~0.5 KB per open stream). */
   readonly #o: Omit<RelayStreamOptions, 'response'>
   readonly #body: UpstreamBody
@@ -120,28 +120,23 @@ class StreamRelay implements SseParserHandlers, Beating {
     const truncated = this.#parser.end()
     if (this.#finished) return
     const { upstream } = this.#o
-    if (!this.#started) {
-      this.#finished = true
-      this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
-    } else if (!truncated && upstream.kind.endsWithoutDone(this.#o.endpoint)) {
-      this.#complete()
-    } else {
-      // Ollama and broken proxies end streams early without an error frame; a truncated
-      // stream must never look complete to the client (PROTOCOLS §4).
-      this.#fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
+    if (this.#started) {
+      endOfStream(upstream, this.#o.endpoint, truncated, this)
+      return
     }
+    this.#finished = true
+    this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
   }
 
   #onError (err: unknown): void {
     if (this.#finished) return
-    const mapped = mapUpstreamFailure(err, this.#o.upstream.name)
     if (!this.#started) {
       this.#finished = true
-      this.#settle(mapped)
+      this.#settle(mapUpstreamFailure(err, this.#o.upstream.name))
     } else if (this.#o.state.clientGone) {
       this.#finish()
     } else {
-      this.#fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
+      upstreamFailed(this.#o.upstream, err, this)
     }
   }
 
@@ -184,20 +179,11 @@ class StreamRelay implements SseParserHandlers, Beating {
   }
 
   onEvent (event: SseEvent, raw: Buffer): void {
-    if (this.#finished) return
-    const data = event.data
-    if (data === '[DONE]') { this.#complete(); return }
-    let frame: string | Buffer | undefined
-    try {
-      // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
-      // escaped there), so this test only matches frames that really carry an error key.
-      const inBand = data.includes('"error"') ? inBandError(this.#o.upstream, data) : undefined
-      if (inBand) { this.#fail(inBand, 'upstream_error'); return }
-      frame = this.#o.writer.frame(data, raw)
-    } catch (err) {
-      this.#fail(UpstreamError({ cause: err }, `Upstream "${this.#o.upstream.name}" sent a malformed stream frame`), 'upstream_error')
-      return
-    }
+    if (!this.#finished) classifyEvent(this.#o.upstream, event.data, raw, this)
+  }
+
+  frame (data: string, raw: Buffer): void {
+    const frame = this.#o.writer.frame(data, raw)
     if (frame !== undefined) {
       this.#o.state.frames++
       // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.
@@ -205,15 +191,14 @@ class StreamRelay implements SseParserHandlers, Beating {
     }
   }
 
-
-  #complete (): void {
+  complete (): void {
     const last = this.#o.writer.end()
     this.#finish('completed')
     if (last !== undefined) this.#out.push(last)
     this.#out.end()
   }
 
-  #fail (err: RelayError, outcome: Outcome): void {
+  fail (err: RelayError, outcome: Outcome): void {
     this.#o.state.error = err.message
     const last = this.#o.writer.error(err)
     this.#finish(outcome, err)
@@ -235,7 +220,7 @@ class StreamRelay implements SseParserHandlers, Beating {
     const { state, verdict } = this.#o
     if (outcome !== undefined && state.outcome === undefined) state.outcome = outcome
     // After the first byte only the stream's end tells whether its upstream is healthy. Called
-    // before #fail aborts the controller: the verdict tells the upstream's own failure from one
+    // before fail() aborts the controller: the verdict tells the upstream's own failure from one
     // the client, the total timeout or shutdown caused by whether that signal had aborted first.
     if (verdict !== undefined && this.#started) {
       if (err !== undefined) verdict.broke(err)
