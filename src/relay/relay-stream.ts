@@ -4,7 +4,7 @@ import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers 
 import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
 import type { StreamVerdict } from '../upstream/failover.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
-import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
+import type { BodySink, Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
 import { ClientWriter } from './client-writer.js'
 import { heartbeatEvery, type Beating } from './heartbeat.js'
 import type { Outcome, RequestState } from '../observability/request-state.js'
@@ -35,7 +35,7 @@ export interface RelayStreamOptions {
  * (SPEC §5). After that point nothing throws: a failure becomes the format's
  * error frame and the end of the response, never a `[DONE]`.
  *
- * Per upstream chunk (one `'data'` straight from undici's parser, see
+ * Per upstream chunk (one `onData` straight from undici's parser, see
  * upstream/response-body.ts): the parser, the format writer per complete frame,
  * then ONE write of everything that chunk completed (relay/client-writer.ts),
  * so the frames of one read leave in one syscall; backpressure pauses the
@@ -53,11 +53,12 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
 
 /**
  * One stream's state and handlers. A class, not closures: an open stream
- * holds this one object, with its methods shared on the prototype, and is the
- * parser's handler object itself (the closure form held a dozen function
- * objects and their context per stream).
+ * holds this one object, with its methods shared on the prototype, and is
+ * itself the body's sink, the parser's handler object and the end-of-stream
+ * rules' sink (the closure form held a dozen function objects and their
+ * context per stream).
  */
-class StreamRelay implements SseParserHandlers, StreamSink, Beating {
+class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
   /** The options without `response`: its headers are not needed once the stream runs (~0.5 KB per open stream). */
   readonly #o: Omit<RelayStreamOptions, 'response'>
   readonly #body: UpstreamBody
@@ -86,22 +87,20 @@ class StreamRelay implements SseParserHandlers, StreamSink, Beating {
 
   attach (): void {
     const res = this.#o.reply.raw
-    const body = this.#body
-    // The client may have left (and the upstream call been aborted) before these listeners were
-    // attached: their events are gone, so settle now or the route's promise would never settle.
-    if (res.closed || body.destroyed) {
+    // The client may have left (and the upstream call been aborted) before the relay got here: its
+    // 'close' is gone, so settle now or the route's promise would never settle. A body that failed
+    // meanwhile tells its sink on read().
+    if (res.closed) {
       this.#finished = true
-      body.destroy()
-      this.#settle(res.closed ? clientGone() : mapUpstreamFailure(body.errored ?? new Error('response body closed'), this.#o.upstream.name))
+      this.#body.destroy()
+      this.#settle(clientGone())
       return
     }
-    body.on('data', (chunk) => this.#onData(chunk))
-    body.on('end', () => this.#onEnd())
-    body.on('error', (err) => this.#onError(err))
+    this.#body.read(this)
     res.on('close', () => this.#onClose())
   }
 
-  #onData (chunk: Buffer): void {
+  onData (chunk: Buffer): void {
     if (this.#finished) return // after [DONE] or an error: let the rest drain, unread
     if (!this.#started) this.#start()
     this.#parser.push(chunk)
@@ -116,7 +115,7 @@ class StreamRelay implements SseParserHandlers, StreamSink, Beating {
     }
   }
 
-  #onEnd (): void {
+  onEnd (): void {
     const truncated = this.#parser.end()
     if (this.#finished) return
     const { upstream } = this.#o
@@ -128,7 +127,7 @@ class StreamRelay implements SseParserHandlers, StreamSink, Beating {
     this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
   }
 
-  #onError (err: unknown): void {
+  onError (err: unknown): void {
     if (this.#finished) return
     if (!this.#started) {
       this.#finished = true

@@ -78,13 +78,15 @@ export function startProducer (o: ProducerOptions): Producer {
   // The same end-of-stream rules as the direct relay (relay/stream-end.ts); what they find is the upstream's fault.
   const sink: StreamSink = { frame, complete, fail: (err, outcome) => fail(err, outcome, true) }
   const parser = createSseParser({ onEvent: (event, raw) => { if (!finished) classifyEvent(upstream, event.data, raw, sink) } })
-  body.on('data', (chunk: Buffer) => { if (!finished) parser.push(chunk) })
-  body.on('end', () => {
-    const truncated = parser.end()
-    if (!finished) endOfStream(upstream, o.endpoint, truncated, sink)
+  body.read({
+    onData: (chunk) => { if (!finished) parser.push(chunk) },
+    onEnd: () => {
+      const truncated = parser.end()
+      if (!finished) endOfStream(upstream, o.endpoint, truncated, sink)
+    },
+    // An abort (shutdown's abortAll) fails the body too: the verdict sees the aborted signal.
+    onError: (err) => { if (!finished) upstreamFailed(upstream, err, sink) },
   })
-  // An abort (shutdown's abortAll) errors the body too: the verdict sees the aborted signal.
-  body.on('error', (err: unknown) => { if (!finished) upstreamFailed(upstream, err, sink) })
 
   const total = setTimeout(() => fail(UpstreamTimeoutError({}, `Stream took longer than the total timeout of ${o.totalMs} ms`), 'timeout'), o.totalMs)
   total.unref()
@@ -116,7 +118,7 @@ export function startProducer (o: ProducerOptions): Producer {
       o.log.warn({ streamId: id, err: (err as Error).message }, 'could not store a stream event')
     }).finally(() => {
       pending--
-      if (pending <= MAX_PENDING_APPENDS && body.isPaused() && !finished) body.resume()
+      if (pending <= MAX_PENDING_APPENDS && body.paused && !finished) body.resume()
     })
     return chain
   }

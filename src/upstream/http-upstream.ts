@@ -5,7 +5,7 @@ import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
-import { HttpBody } from './response-body.js'
+import { ResponseBody } from './response-body.js'
 import { OneShotBody } from './request-body.js'
 import type { UpstreamKind } from './kinds/types.js'
 import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
@@ -88,7 +88,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
 }
 
 /**
- * undici's handler for one call: the response (status, headers, an HttpBody)
+ * undici's handler for one call: the response (status, headers, a ResponseBody)
  * resolves the call; an error before it rejects the call with the relay's
  * error (or the abort reason when the caller aborted); an error after it
  * destroys the body with it. The caller's signal aborts the request: before
@@ -110,7 +110,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
    */
   #settle: { resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void } | undefined
   #controller: Dispatcher.DispatchController | undefined
-  #body: HttpBody | undefined
+  #body: ResponseBody | undefined
 
   constructor (signal: AbortSignal, upstreamName: string, resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void) {
     this.#signal = signal
@@ -144,7 +144,7 @@ class CallHandler implements Dispatcher.DispatchHandler {
     // 1.7 KB per open stream (heap snapshots, 3,000 idle streams: 91.9 -> 86.7 MB).
     controller.rawHeaders = null
     if (statusCode < 200) return // 1xx: the real answer follows
-    const body = this.#body = new HttpBody(controller)
+    const body = this.#body = new ResponseBody(controller)
     const settle = this.#settle
     this.#settle = undefined
     // Aborted meanwhile: nobody will read this body.

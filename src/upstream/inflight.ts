@@ -61,10 +61,7 @@ export function createInflight (): Inflight {
           remove(entry)
           throw err
         }
-        const body = response.body
-        // 'close' is emitted once: `on`, not `once`, saves its wrapper per call.
-        if (body.destroyed || body.closed) remove(entry)
-        else body.on('close', () => remove(entry))
+        response.body.onClose(() => remove(entry))
         return response
       },
     }

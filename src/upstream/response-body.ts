@@ -1,156 +1,85 @@
-import { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
-import type { UpstreamBody } from './types.js'
-
-/** The one body whose `onResponseData` is running: a resume() from inside it must not re-enter undici's parser. */
-let dispatching: HttpBody | undefined
+import type { BodySink, UpstreamBody } from './types.js'
 
 /**
- * An upstream response body fed straight by an undici dispatch handler
- * (upstream/http-upstream.ts): each chunk undici's parser hands over is
- * emitted as one `'data'` event, synchronously, and `pause()`/`resume()` are
- * undici's own controller (pausing stops its parser, so the socket stops being
- * read and TCP holds the upstream back).
+ * An HTTP upstream's response body, fed straight by the call's undici
+ * dispatch handler (http-upstream.ts): each chunk undici's parser hands over
+ * goes to the sink's `onData`, synchronously, and `pause()` is undici's own
+ * controller (pausing stops its parser, so the socket stops being read and
+ * TCP holds the upstream back).
  *
  * Why not undici's `request()` and its Readable body: per chunk that body runs
  * `push()` → `readableAddChunk` → `'data'` plus a `process.nextTick(maybeReadMore)`,
- * and per response an AsyncResource and a Readable's state. What it bought,
- * measured together with the one-write client side (client-writer.ts):
- * throughput (many frames per read) 11.9/11.0 → 10.6/10.5 µs CPU per frame;
- * paced (one frame per read) within noise, ~31 µs either way, because there
- * the per-frame cost is the two syscalls and the socket layers of Node and
- * undici below this point (bench/README.md, "Where per-frame CPU goes").
+ * and per response an AsyncResource and a Readable's state; here a chunk is
+ * one call (bench/README.md, "Where per-frame CPU goes").
  *
- * It is the part of a Readable the relay uses (the UpstreamBody interface):
- * `'data'`/`'end'`/`'error'`/`'close'`, pause/resume/isPaused, destroy,
- * async iteration (for error bodies). Like a Readable it starts flowing when a
- * `'data'` listener is added; chunks that arrive before that are held (and
- * undici paused), then delivered in order on the next tick.
+ * Chunks that arrive before `read()` or while paused are held (and undici
+ * paused), then delivered in order on the next tick, and so are a failure and
+ * the resumption of undici: never from inside undici's own callbacks, whose
+ * parser cannot be re-entered.
  */
-export class HttpBody extends EventEmitter implements UpstreamBody {
-  destroyed = false
-  closed = false
-  errored: Error | null = null
-
-  #controller: Dispatcher.DispatchController
-  /** Chunks not yet delivered: there was no 'data' listener, or the body was paused. */
-  #held: Buffer[] | undefined
-  #flowing = false
-  /** pause() was called and no resume() since. */
+export class ResponseBody implements UpstreamBody {
+  readonly #controller: Dispatcher.DispatchController
+  #sink: BodySink | undefined = undefined
+  /** Chunks not delivered yet: they came before read(), or while paused. */
+  #held: Buffer[] | undefined = undefined
   #paused = false
+  /** undici ended the response; the sink hears it after the held chunks. */
   #ended = false
-  #endEmitted = false
-  /** An error that found no 'error' listener yet: emitted once one is added. */
-  #pendingError: Error | undefined
+  /** Nothing more goes to the sink: the end was delivered, or the body failed or was destroyed. */
+  #done = false
+  /** A failure the sink has not heard yet. */
+  #error: Error | undefined = undefined
+  #closed = false
+  #onClose: (() => void) | undefined = undefined
   #scheduled = false
-  /**
-   * The one 'data' listener, called directly by push(): `emit()` looks the listener up with a
-   * keyed load on `_events`, whose shapes differ from body to body, so that load is megamorphic
-   * (perf: ~1.3 % of a paced run's samples). Undefined when there are none or several.
-   */
-  #onData: ((chunk: Buffer) => void) | undefined = undefined
 
   constructor (controller: Dispatcher.DispatchController) {
-    super()
     this.#controller = controller
   }
 
-  override on (event: string | symbol, listener: (...args: any[]) => void): this {
-    super.on(event, listener)
-    if (event === 'data') {
-      this.#syncOnData()
-      if (!this.#paused) this.resume()
-    } else if (event === 'error' && this.#pendingError !== undefined) {
-      this.#schedule()
-    }
-    return this
-  }
-
-  override prependListener (event: string | symbol, listener: (...args: any[]) => void): this {
-    super.prependListener(event, listener)
-    if (event === 'data') this.#syncOnData()
-    return this
-  }
-
-  override removeListener (event: string | symbol, listener: (...args: any[]) => void): this {
-    super.removeListener(event, listener)
-    if (event === 'data') this.#syncOnData()
-    return this
-  }
-
-  override off (event: string | symbol, listener: (...args: any[]) => void): this {
-    return this.removeListener(event, listener)
-  }
-
-  override removeAllListeners (event?: string | symbol): this {
-    // EventEmitter tells "all events" from "event undefined" by the argument count.
-    if (event === undefined) super.removeAllListeners()
-    else super.removeAllListeners(event)
-    this.#syncOnData()
-    return this
-  }
-
-  /** Listeners change per stream, not per chunk: look the one 'data' listener up again (a once() wrapper as registered). */
-  #syncOnData (): void {
-    this.#onData = this.listenerCount('data') === 1 ? this.rawListeners('data')[0] as (chunk: Buffer) => void : undefined
-  }
-
-  override addListener (event: string | symbol, listener: (...args: any[]) => void): this {
-    return this.on(event, listener)
-  }
-
-  // `once` goes through `on` in EventEmitter, so it needs no override.
-
-  pause (): this {
-    this.#paused = true
-    this.#flowing = false
-    if (!this.#ended && !this.destroyed) this.#controller.pause()
-    return this
-  }
-
-  resume (): this {
-    this.#paused = false
-    if (this.destroyed) return this
-    this.#flowing = true
-    if (this.#held !== undefined || (this.#ended && !this.#endEmitted)) {
-      // Held chunks go first, on the next tick (as a Readable delivers after resume()); undici is resumed after them.
-      this.#schedule()
-    } else if (!this.#ended) {
-      this.#resumeUpstream()
-    }
-    return this
-  }
-
-  isPaused (): boolean {
+  get paused (): boolean {
     return this.#paused
   }
 
-  destroy (error?: Error): this {
-    if (this.destroyed) return this
-    this.destroyed = true
+  read (sink: BodySink): void {
+    this.#sink = sink
+    if (this.#held !== undefined || this.#ended || this.#done) this.#schedule()
+  }
+
+  pause (): void {
+    this.#paused = true
+    if (!this.#ended && !this.#done) this.#controller.pause()
+  }
+
+  resume (): void {
+    if (!this.#paused) return
+    this.#paused = false
+    if (!this.#done) this.#schedule()
+  }
+
+  destroy (): void {
+    if (this.#done) return
+    this.#done = true
     this.#held = undefined
-    if (error !== undefined) this.errored = error
     // Aborting a finished request does nothing in undici; an unfinished one has its socket destroyed.
-    if (!this.#ended) this.#controller.abort(error ?? new Error('upstream body destroyed'))
-    if (error !== undefined) this.#pendingError = error
+    if (!this.#ended) this.#controller.abort(new Error('upstream body destroyed'))
     this.#schedule()
-    return this
+  }
+
+  onClose (fn: () => void): void {
+    if (this.#closed) fn()
+    else this.#onClose = fn
   }
 
   // -- fed by the dispatch handler --
 
-  /** A chunk from undici; the hot path (flowing, nothing held) is one emit. */
+  /** A chunk from undici; the hot path (reading, not paused, nothing held) is one call. */
   push (chunk: Buffer): void {
-    if (this.destroyed) return
-    if (this.#flowing && this.#held === undefined) {
-      dispatching = this
-      try {
-        const onData = this.#onData
-        if (onData !== undefined) onData(chunk)
-        else this.emit('data', chunk)
-      } finally {
-        dispatching = undefined
-      }
+    if (this.#done) return
+    const sink = this.#sink
+    if (sink !== undefined && !this.#paused && this.#held === undefined) {
+      sink.onData(chunk)
       return
     }
     (this.#held ??= []).push(chunk)
@@ -158,109 +87,68 @@ export class HttpBody extends EventEmitter implements UpstreamBody {
   }
 
   end (): void {
-    if (this.destroyed) return
+    if (this.#done) return
     this.#ended = true
-    if (this.#flowing && this.#held === undefined) this.#emitEnd()
-    // Otherwise 'end' follows the held chunks once the consumer reads them.
+    if (this.#sink !== undefined && !this.#paused && this.#held === undefined) this.#deliverEnd()
   }
 
   fail (err: Error): void {
-    if (this.destroyed) return
-    this.destroyed = true
-    this.errored = err
+    if (this.#done) return
+    this.#done = true
     this.#held = undefined
-    this.#pendingError = err
+    this.#error = err
     this.#schedule()
   }
 
   // -- internals --
 
-  #emitEnd (): void {
-    this.#endEmitted = true
-    this.emit('end')
+  #deliverEnd (): void {
+    this.#done = true
+    this.#sink?.onEnd()
     this.#close()
   }
 
   #close (): void {
-    if (this.closed) return
-    this.closed = true
-    this.emit('close')
+    if (this.#closed) return
+    this.#closed = true
+    const fn = this.#onClose
+    this.#onClose = undefined
+    fn?.()
   }
 
   #schedule (): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    process.nextTick(() => {
-      this.#scheduled = false
-      this.#drain()
-    })
+    process.nextTick(ResponseBody.#drainLater, this)
   }
 
-  /** Delivers what was held (chunks, then the end), or a destroyed body's error and close. */
+  static #drainLater (body: ResponseBody): void {
+    body.#scheduled = false
+    body.#drain()
+  }
+
+  /** Delivers a failure (once there is a sink), or the held chunks then the end, or resumes undici. */
   #drain (): void {
-    if (this.destroyed) {
-      const err = this.#pendingError
-      if (err !== undefined && this.listenerCount('error') > 0) {
-        this.#pendingError = undefined
-        this.emit('error', err)
+    const sink = this.#sink
+    if (this.#done) {
+      const err = this.#error
+      if (err !== undefined && sink !== undefined) {
+        this.#error = undefined
+        sink.onError(err)
       }
       this.#close()
       return
     }
-    while (this.#flowing && this.#held !== undefined) {
-      const chunk = this.#held.shift() as Buffer
-      if (this.#held.length === 0) this.#held = undefined
-      this.emit('data', chunk)
-      if (this.destroyed) return
+    if (sink === undefined) return
+    while (!this.#paused && this.#held !== undefined) {
+      const held = this.#held
+      const chunk = held.shift() as Buffer
+      if (held.length === 0) this.#held = undefined
+      sink.onData(chunk)
+      if (this.#done) return
     }
-    if (!this.#flowing) return
-    if (this.#ended) {
-      if (!this.#endEmitted) this.#emitEnd()
-    } else {
-      this.#resumeUpstream()
-    }
-  }
-
-  #resumeUpstream (): void {
-    if (!this.#controller.paused) return
-    // undici's parser cannot be resumed from inside another response's data callback (it runs one
-    // parser at a time); that only happens when one body's consumer resumes another: defer it.
-    if (dispatching !== undefined && dispatching !== this) {
-      queueMicrotask(() => { if (this.#flowing && !this.destroyed) this.#controller.resume() })
-      return
-    }
-    this.#controller.resume()
-  }
-
-  /** For error bodies (read-body.ts reads them with `for await`): chunks as they come, no backpressure needed at their size. */
-  async * [Symbol.asyncIterator] (): AsyncIterator<Buffer> {
-    const chunks: Buffer[] = []
-    let done = false
-    let failed: Error | undefined
-    let wake: (() => void) | undefined
-    const onData = (chunk: Buffer) => { chunks.push(chunk); wake?.() }
-    const onEnd = () => { done = true; wake?.() }
-    const onError = (err: Error) => { failed = err; wake?.() }
-    const onClose = () => { done = true; wake?.() }
-    this.on('data', onData)
-    this.on('end', onEnd)
-    this.on('error', onError)
-    this.on('close', onClose)
-    try {
-      for (;;) {
-        const chunk = chunks.shift()
-        if (chunk !== undefined) { yield chunk; continue }
-        if (failed !== undefined) throw failed
-        if (done) return
-        await new Promise<void>((resolve) => { wake = resolve })
-        wake = undefined
-      }
-    } finally {
-      this.off('data', onData)
-      this.off('end', onEnd)
-      this.off('error', onError)
-      this.off('close', onClose)
-      if (!this.#endEmitted) this.destroy()
-    }
+    if (this.#paused) return
+    if (this.#ended) this.#deliverEnd()
+    else if (this.#controller.paused) this.#controller.resume()
   }
 }

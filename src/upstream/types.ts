@@ -19,25 +19,35 @@ export interface UpstreamResponse {
   body: UpstreamBody
 }
 
+/** Where an upstream body goes, in undici's own handler style; one sink per body. */
+export interface BodySink {
+  /** The next chunk, as it arrived. */
+  onData (chunk: Buffer): void
+  /** The body ended; nothing follows. */
+  onEnd (): void
+  /** The body failed (reset, idle timeout, the call aborted); nothing follows. */
+  onError (err: Error): void
+}
+
 /**
- * What the relay uses of a response body: the part of a Node Readable it
- * needs. A Readable is one (the demo upstream's); an HTTP upstream's is fed
- * straight by undici's dispatch handler (upstream/response-body.ts), without the
- * stream machinery per chunk.
+ * An upstream response body: one consumer (its sink) and explicit
+ * backpressure. An HTTP upstream's is fed by undici's dispatch handler
+ * (response-body.ts), the demo's by a Readable (demo-upstream.ts).
  */
-export interface UpstreamBody extends AsyncIterable<Buffer> {
-  on (event: 'data', listener: (chunk: Buffer) => void): this
-  on (event: 'end' | 'close', listener: () => void): this
-  on (event: 'error', listener: (err: Error) => void): this
-  once (event: 'end' | 'close', listener: () => void): this
-  once (event: 'error', listener: (err: Error) => void): this
-  pause (): this
-  resume (): this
-  isPaused (): boolean
-  destroy (error?: Error): this
-  readonly destroyed: boolean
-  readonly closed: boolean
-  readonly errored: Error | null
+export interface UpstreamBody {
+  /** Starts delivering to `sink`; chunks that arrived before come first. Call once. */
+  read (sink: BodySink): void
+  /** Holds the next chunks back, and the upstream with them (TCP backpressure), until resume(). */
+  pause (): void
+  resume (): void
+  readonly paused: boolean
+  /** Stops the body and aborts its request if still running; the sink hears nothing more. */
+  destroy (): void
+  /**
+   * Calls `fn` once the body is over (ended, failed or destroyed), at once if it
+   * is: when a call stops running (inflight.ts). One callback per body.
+   */
+  onClose (fn: () => void): void
 }
 
 export interface UpstreamCall {
