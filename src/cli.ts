@@ -4,13 +4,12 @@ import './runtime-check.js'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'
+import { DEFAULT_RETRY_AFTER_S } from './config/defaults.js'
 import { UnavailableError } from './errors.js'
 import { buildServer } from './server.js'
 
 /** After the grace period, how long closing may still take before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5_000
-/** Retry-After (seconds) on the error frame of a stream ended by the shutdown. */
-const SHUTDOWN_RETRY_AFTER_S = 5
 
 /**
  * The process shell: the only place that reads process.env and argv, listens
@@ -83,7 +82,7 @@ async function drain (app: FastifyInstance, graceMs: number): Promise<void> {
   clearTimeout(timer)
   if (graceOver && router.active > 0) {
     app.log.warn({ inflight: router.active }, 'grace period over: ending the remaining streams with an error')
-    router.abortAll(UnavailableError({ retryAfter: SHUTDOWN_RETRY_AFTER_S }, 'The relay is shutting down'))
+    router.abortAll(UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down'))
   }
   await app.close()
   app.log.info('closed')

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FORMAT_NAMES } from '../formats/index.js'
+import { KIND_NAMES } from '../upstream/kinds/index.js'
 
 /**
  * The config file's shape (SPEC §3). One TypeBox schema gives both the
@@ -12,7 +13,8 @@ const closed = { additionalProperties: false } as const
 export const FormatName = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
 export type FormatName = Static<typeof FormatName>
 
-export const UpstreamKindName = Type.Union([Type.Literal('openai'), Type.Literal('xinference')])
+// Derived from the kinds registry (upstream/kinds/index.ts), so a new kind needs no edit here.
+export const UpstreamKindName = Type.Union(KIND_NAMES.map((name) => Type.Literal(name)))
 export type UpstreamKindName = Static<typeof UpstreamKindName>
 
 const PositiveMs = Type.Integer({ minimum: 1 })

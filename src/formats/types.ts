@@ -1,5 +1,5 @@
 import type { RelayError, errorEnvelope } from '../errors.js'
-import type { Endpoint } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 
 /** Token counts as OpenAI reports them; null when the upstream did not say (never guessed). */
 export interface Usage {

@@ -4,8 +4,7 @@ import type { StreamSummary } from '../formats/types.js'
 import type { RequestState } from '../observability/request-state.js'
 import { inboundHeaders } from '../upstream/headers.js'
 import { headerValue, readText } from '../upstream/read-body.js'
-import type { Route } from '../upstream/router.js'
-import type { UpstreamResponse } from '../upstream/types.js'
+import type { Route, UpstreamResponse } from '../upstream/types.js'
 
 /** Non-streamed answers above this size are refused rather than held in memory. */
 const MAX_JSON_RESPONSE_BYTES = 64 * 1024 * 1024

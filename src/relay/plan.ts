@@ -1,13 +1,14 @@
 import type { FastifyRequest } from 'fastify'
 import { authenticate } from '../auth/authenticate.js'
 import { modelAllowed, type ClientIdentity } from '../auth/keyring.js'
+import { DEFAULT_RETRY_AFTER_S } from '../config/defaults.js'
 import type { FormatName } from '../config/schema.js'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, ModelNotAllowedError, UnavailableError } from '../errors.js'
 import { FORMAT_NAMES, isFormatName } from '../formats/index.js'
 import { validateBody, type ApiBody } from './validate-body.js'
-import type { Route } from '../upstream/router.js'
-import type { Endpoint, Upstream } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import type { Route, Upstream } from '../upstream/types.js'
 
 /** What a request resolved to before its upstream call; POST /v1/streams plans the same way. */
 export interface ForwardPlan {
@@ -27,7 +28,7 @@ export interface ForwardPlan {
 /** Authenticate, validate, route the model, pick the format and rewrite the body; throws the relay error to answer with. */
 export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
   const state = request.relayState
-  if (ctx.draining) throw UnavailableError({ retryAfter: 5 }, 'The relay is shutting down; retry on another instance')
+  if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
   const identity = state.identity ?? authenticate(request, ctx.keyring)
   state.keyName = identity.name
   const body = validateBody(request.body, endpoint)

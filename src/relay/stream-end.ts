@@ -1,7 +1,8 @@
 import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
 import type { Outcome } from '../observability/request-state.js'
 import { inBandError } from '../upstream/in-band-error.js'
-import type { Endpoint, Upstream } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import type { Upstream } from '../upstream/types.js'
 
 /**
  * A stream fed by an upstream SSE body, as the rules below see it: the

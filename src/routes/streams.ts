@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { DEFAULT_RETRY_AFTER_S } from '../config/defaults.js'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, NotFoundError, StreamCancelledError, UnavailableError } from '../errors.js'
 import { FORMATS, isFormatName } from '../formats/index.js'
@@ -38,7 +39,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
   // open readers, which only end once their generation does. (The CLI's drain gives them
   // shutdownGraceMs before this; a plain app.close() ends them at once.)
   app.addHook('preClose', async () => {
-    for (const producer of producers.values()) producer.cancel(UnavailableError({ retryAfter: 5 }, 'The relay is shutting down'), 'upstream_error')
+    for (const producer of producers.values()) producer.cancel(UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down'), 'upstream_error')
     await Promise.all([...producers.values()].map((p) => p.done))
   })
   app.addHook('onClose', async () => {

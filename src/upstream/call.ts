@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { UpstreamError, withoutSecret } from '../errors.js'
 import { markRetryable, retryableStatus } from './failover.js'
 import { headerValue, readText, upstreamHttpError } from './read-body.js'
-import type { Endpoint, Upstream, UpstreamResponse } from './types.js'
+import type { Endpoint } from './endpoint.js'
+import type { Upstream, UpstreamResponse } from './types.js'
 
 /** A non-SSE answer to a streaming request is read this far, for the error message. */
 const MAX_WRONG_TYPE_BODY_BYTES = 64 * 1024

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpstreamConfig } from '../config/resolve.js'
 import { DEMO_MODEL } from '../config/defaults.js'
 import { openaiKind } from './kinds/openai.js'
-import type { BodySink, ModelEntry, Upstream, UpstreamBody, UpstreamCall, UpstreamResponse } from './types.js'
+import type { ModelEntry } from './kinds/types.js'
+import type { BodySink, Upstream, UpstreamBody, UpstreamCall, UpstreamResponse } from './types.js'
 
 /** Pace of the demo's tokens: slow enough to watch, fast enough for a test. */
 const TOKEN_DELAY_MS = 30

@@ -1,7 +1,6 @@
-import { isRelayError } from '../errors.js'
+import { failureKind, isRelayError } from '../errors.js'
 import type { BreakerState, UpstreamHealth } from './breaker.js'
-import type { Route } from './router.js'
-import type { Upstream } from './types.js'
+import type { Route, Upstream } from './types.js'
 
 /** One upstream a request left for the next one, for the request's log line. */
 export interface RetryRecord {
@@ -82,11 +81,6 @@ export interface StreamVerdict {
 
 const RETRY_REASON = Symbol('relay.retryReason')
 
-// Failures that mean "this upstream did not take the request": safe to send it elsewhere.
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
-// The connection broke before any byte went to the client: the client cannot tell a retry happened.
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
-
 /** A 429 or a 5xx is worth another upstream; any other 4xx is the request's fault and would fail there too. */
 export function retryableStatus (status: number): boolean {
   return status === 429 || status >= 500
@@ -109,9 +103,12 @@ interface Verdict {
 export function classifyFailure (err: unknown): Verdict {
   const marked = err && typeof err === 'object' ? (err as Record<symbol, unknown>)[RETRY_REASON] : undefined
   if (typeof marked === 'string') return { failure: true, retry: true, reason: marked }
+  // Not reached, or reset before any byte went to the client: this upstream did not take the
+  // request (the client cannot tell a retry happened), so it is safe to send it elsewhere.
   const code = causeCode(err)
-  if (code !== undefined && CONNECT_CODES.has(code)) return { failure: true, retry: true, reason: `connect error (${code})` }
-  if (code !== undefined && RESET_CODES.has(code)) return { failure: true, retry: true, reason: `connection reset (${code})` }
+  const kind = failureKind(code)
+  if (kind === 'unreachable' || kind === 'connect_timeout') return { failure: true, retry: true, reason: `connect error (${code})` }
+  if (kind === 'reset') return { failure: true, retry: true, reason: `connection reset (${code})` }
   // A slow upstream is unhealthy, but trying another would make the client wait a second first-byte timeout.
   if (isRelayError(err) && err.relayCode === 'upstream_timeout') return { failure: true, retry: false, reason: 'timeout' }
   return { failure: false, retry: false, reason: isRelayError(err) ? err.relayCode : 'error' }

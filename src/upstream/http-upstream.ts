@@ -1,14 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
+import { bearer } from '../auth/bearer.js'
 import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
 import { ResponseBody } from './response-body.js'
 import { OneShotBody } from './request-body.js'
-import type { UpstreamKind } from './kinds/types.js'
-import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
+import { ENDPOINT_PATHS, type Endpoint } from './endpoint.js'
+import type { ModelEntry, UpstreamKind } from './kinds/types.js'
+import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
 
 /** How long a `GET /models` answer may take before the model list goes on without it. */
 const MODELS_TIMEOUT_MS = 5_000
@@ -70,7 +72,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
       const res = await request(`${config.baseUrl}/models`, {
         method: 'GET',
         dispatcher: agent,
-        headers: config.apiKey ? { ...config.headers, authorization: `Bearer ${config.apiKey}` } : { ...config.headers },
+        headers: config.apiKey ? { ...config.headers, authorization: bearer(config.apiKey) } : { ...config.headers },
         signal: AbortSignal.any([signal, AbortSignal.timeout(MODELS_TIMEOUT_MS)]),
         headersTimeout: MODELS_TIMEOUT_MS,
         bodyTimeout: MODELS_TIMEOUT_MS,

@@ -1,16 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/resolve.js'
-import type { UpstreamKind } from './kinds/types.js'
-
-/** The OpenAI endpoints the relay forwards. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings'
-
-export const ENDPOINT_PATHS: Record<Endpoint, string> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-}
+import type { Endpoint } from './endpoint.js'
+import type { ModelEntry, UpstreamKind } from './kinds/types.js'
 
 export interface UpstreamResponse {
   statusCode: number
@@ -76,10 +67,14 @@ export interface Upstream {
   close (): Promise<void>
 }
 
-export interface ModelEntry {
-  id: string
-  owned_by: string
-  created: number
+/** Where a request for a model goes (router.ts). */
+export interface Route {
+  /** The name the client asked for (maybe an alias). */
+  publicModel: string
+  /** The name the upstream knows. */
+  upstreamModel: string
+  /** True when `publicModel` is an alias: `openai` frames then get their `model` rewritten back. */
+  aliased: boolean
+  /** Upstreams serving the model, in the order to try them. */
+  upstreams: Upstream[]
 }
-
-export type { Dispatcher }

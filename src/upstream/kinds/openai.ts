@@ -1,5 +1,4 @@
-import type { ModelEntry } from '../types.js'
-import type { ParsedUpstreamError, UpstreamKind } from './types.js'
+import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
 
 /** OpenAI itself and the servers that copy its wire format: vLLM, Ollama, LM Studio, llama.cpp. */
 export const openaiKind: UpstreamKind = {

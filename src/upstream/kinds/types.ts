@@ -1,4 +1,11 @@
-import type { Endpoint, ModelEntry } from '../types.js'
+import type { Endpoint } from '../endpoint.js'
+
+/** One model as OpenAI's `GET /models` lists it. */
+export interface ModelEntry {
+  id: string
+  owned_by: string
+  created: number
+}
 
 /** An upstream's error, as the relay understood it. */
 export interface ParsedUpstreamError {

@@ -1,6 +1,5 @@
-import type { ModelEntry } from '../types.js'
 import { parseErrorBody } from './openai.js'
-import type { ParsedUpstreamError, UpstreamKind } from './types.js'
+import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
 
 /**
  * Xinference's OpenAI-compatible API (PROTOCOLS §3), as its source
