@@ -24,9 +24,8 @@ export const DEFAULT_DETACH_TIMEOUT_MS = 30_000
 export const DEFAULT_STREAM_MAX_BUFFER_BYTES = 1_048_576
 
 /**
- * What one process was measured to hold (bench/README.md: 9,950 streams open at once, no error,
- * ~25 KB each). Every stream needs two file descriptors, so the process's `ulimit -n` must allow
- * twice this; a smaller machine sets it lower.
+ * What one process was measured to hold (bench/README.md, open10k). Every stream needs two file
+ * descriptors, so the process's `ulimit -n` must allow twice this; a smaller machine sets it lower.
  */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000
 /** A loop lagging a whole second on average is already failing its streams' heartbeats and deadlines. */

@@ -19,7 +19,7 @@ export type UpstreamKindName = Static<typeof UpstreamKindName>
 
 const PositiveMs = Type.Integer({ minimum: 1 })
 
-export const UpstreamSchema = Type.Object({
+const UpstreamSchema = Type.Object({
   /** Unique name, used in logs and metrics. */
   name: Type.String({ minLength: 1 }),
   /** Wire dialect of the server; `openai` covers OpenAI, vLLM, Ollama, LM Studio. */
@@ -37,7 +37,7 @@ export const UpstreamSchema = Type.Object({
 }, closed)
 export type UpstreamInput = Static<typeof UpstreamSchema>
 
-export const KeySchema = Type.Object({
+const KeySchema = Type.Object({
   /** Shown in logs and metrics instead of the token. */
   name: Type.String({ minLength: 1 }),
   /** The bearer token clients send. */
@@ -105,7 +105,7 @@ export const ConfigSchema = Type.Object({
     detachTimeoutMs: Type.Optional(PositiveMs),
     maxBufferBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   }, closed)),
-  /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 1000. */
+  /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 10000. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
   /**
    * Load shedding (SPEC §9, @fastify/under-pressure): while the process is over

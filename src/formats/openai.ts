@@ -46,7 +46,7 @@ class OpenAiWriter implements FrameWriter {
     return DONE
   }
 
-  /** What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2). */
+  /** What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (SPEC §5). */
   error (err: RelayError): string {
     return `data: ${JSON.stringify(errorEnvelope(err))}\n\n`
   }
@@ -54,7 +54,7 @@ class OpenAiWriter implements FrameWriter {
 
 /**
  * For an EventSource reader the relay puts `id: n` in front of each frame
- * (the SDKs ignore `id:` lines, PROTOCOLS §2), so a reconnect can resume.
+ * (the SDKs ignore `id:` lines), so a reconnect can resume.
  * Data that spanned several `data:` lines upstream keeps doing so.
  */
 function renderEvent (event: StreamEvent, id: number): string {

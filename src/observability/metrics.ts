@@ -162,7 +162,7 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
 }
 
 /** The failover's reasons (`HTTP 503`, `connect error (ECONNREFUSED)`, …) as a small fixed set of label values. */
-export function reasonLabel (reason: string): string {
+function reasonLabel (reason: string): string {
   if (reason.startsWith('connect error')) return 'connect_error'
   if (reason.startsWith('connection reset')) return 'connection_reset'
   if (reason === 'timeout') return 'timeout'

@@ -60,7 +60,7 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
  * context per stream).
  */
 class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
-  /** The options without `response`: its headers are not needed once the stream runs (~0.5 KB per open stream). */
+  /** The options without `response`: its headers are not needed once the stream runs, so nothing holds them. */
   readonly #o: Omit<RelayStreamOptions, 'response'>
   readonly #body: UpstreamBody
   readonly #out: ClientWriter

@@ -132,7 +132,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     const state = request.relayState
     state.stream = true
     state.format = name
-    // Nothing left to send: 204 is what makes an EventSource stop reconnecting (PROTOCOLS §1).
+    // Nothing left to send: 204 is what makes an EventSource stop reconnecting (SPEC §6).
     if (info.finished && (after >= (info.lastIds[name] ?? 0) || (info.delivered && !hasLastEventId(request)))) {
       state.outcome = 'completed'
       return reply.code(204).send()

@@ -23,7 +23,7 @@ export interface ReaderOptions {
  * one with its `id:` in this format (1, 2, 3, …: stream-log/numbering.ts); the
  * response ends after the final event. Headers go out at
  * once (EventSource fires `open`), with whatever the hooks set, CORS
- * included, since the reply is hijacked (PROTOCOLS §5).
+ * included: the reply is hijacked, so `reply.getHeaders()` goes into `writeHead`.
  *
  * One loop reads from the store and writes, and it never runs twice at once:
  * an append while it awaits the store just makes it go round again. So the

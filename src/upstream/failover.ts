@@ -100,7 +100,7 @@ interface Verdict {
 }
 
 /** What a failure before the first byte says about the upstream. */
-export function classifyFailure (err: unknown): Verdict {
+function classifyFailure (err: unknown): Verdict {
   const marked = err && typeof err === 'object' ? (err as Record<symbol, unknown>)[RETRY_REASON] : undefined
   if (typeof marked === 'string') return { failure: true, retry: true, reason: marked }
   // Not reached, or reset before any byte went to the client: this upstream did not take the

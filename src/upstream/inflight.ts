@@ -10,8 +10,7 @@ import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
  *
  * It holds the callers' controllers rather than a controller of its own per call:
  * an AbortController with its signal, two listener maps and a forwarding
- * listener cost ~0.6 KB per open stream and a few µs per request (heap
- * snapshot and profile, bench/README.md), only to be used on shutdown.
+ * listener per open stream (bench/README.md), only to be used on shutdown.
  */
 export interface Inflight {
   /** Upstream requests running now. */

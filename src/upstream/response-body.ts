@@ -11,7 +11,7 @@ import type { BodySink, UpstreamBody } from './types.js'
  * Why not undici's `request()` and its Readable body: per chunk that body runs
  * `push()` → `readableAddChunk` → `'data'` plus a `process.nextTick(maybeReadMore)`,
  * and per response an AsyncResource and a Readable's state; here a chunk is
- * one call (bench/README.md, "Where per-frame CPU goes").
+ * one call (bench/README.md, "Figures behind the code's comments").
  *
  * Chunks that arrive before `read()` or while paused are held (and undici
  * paused), then delivered in order on the next tick, and so are a failure and

@@ -5,7 +5,7 @@ import { startRelay, chatBody } from '../helpers/relay.js'
 import { createStream, waitFor } from '../helpers/streams.js'
 
 // The streamed answers are written on a hijacked reply, past Fastify's send path: the CORS
-// headers set by @fastify/cors must still reach the client (PROTOCOLS §5: reply.getHeaders()
+// headers set by @fastify/cors must still reach the client (reply.getHeaders()
 // goes into writeHead). A browser reading a stream without them sees a network error.
 const ALLOWED = 'http://127.0.0.1:5173'
 const OTHER = 'http://127.0.0.1:6666'

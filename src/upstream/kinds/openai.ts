@@ -57,7 +57,7 @@ function errorFromField (error: unknown): ParsedUpstreamError | undefined {
 }
 
 /** FastAPI puts a string in `detail`, or a list of validation problems `[{loc, msg, type}]`. */
-export function detailMessage (detail: unknown): string {
+function detailMessage (detail: unknown): string {
   if (typeof detail === 'string') return detail
   if (Array.isArray(detail)) {
     return detail.map((d) => {

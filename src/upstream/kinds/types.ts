@@ -16,7 +16,7 @@ export interface ParsedUpstreamError {
 }
 
 /**
- * What differs between upstream dialects (SPEC §1, PROTOCOLS §3–4). The
+ * What differs between upstream dialects (SPEC §1). The
  * stream plumbing is shared; a kind only says how to read its answers.
  */
 export interface UpstreamKind {
