@@ -47,14 +47,6 @@ export async function startTcpProxy (t: Test, targetPort: number): Promise<TcpPr
   return proxy
 }
 
-/** Polls `check` every 10 ms until it is true; fails after `timeoutMs` (bounded, never hangs a test). */
-export async function waitFor (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 10) {
-    if (waited >= timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
 /** One parsed SSE event of a relay response (the relay always writes LF line ends, one field per line). */
 export interface ParsedEvent {
   id: string | undefined

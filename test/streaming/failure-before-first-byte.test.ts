@@ -27,8 +27,7 @@ for (const [name, answer, message] of cases) {
       t.equal(res.headers.get('content-type'), 'application/json; charset=utf-8', `${format}: a JSON answer, not a stream`)
       t.same(await res.json(), { error: { message, type: 'api_error', param: null, code: 'upstream_error' } }, `${format}: the envelope`)
     }
-    await sleep(50)
-    t.same(relay.summaries().map((s) => [s.status, s.outcome]), [[502, 'upstream_error'], [502, 'upstream_error'], [502, 'upstream_error']])
+    t.same((await relay.waitForSummaries(3)).map((s) => [s.status, s.outcome]), [[502, 'upstream_error'], [502, 'upstream_error'], [502, 'upstream_error']])
   })
 }
 

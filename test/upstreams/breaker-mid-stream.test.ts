@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, chatBody, readAll, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 import { scrapeUntil, samplesOf, valueOf } from '../helpers/prometheus.js'
 import type { UpstreamErrorEvent } from '../../src/upstream/failover.js'
 
