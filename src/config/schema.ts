@@ -10,12 +10,12 @@ import { KIND_NAMES } from '../upstream/kinds/index.js'
 const closed = { additionalProperties: false } as const
 
 // Derived from the formats registry, so a new format needs no edit here.
-export const FormatName = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
-export type FormatName = Static<typeof FormatName>
+export const FormatNameSchema = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
+export type FormatName = Static<typeof FormatNameSchema>
 
 // Derived from the kinds registry (upstream/kinds/index.ts), so a new kind needs no edit here.
-export const UpstreamKindName = Type.Union(KIND_NAMES.map((name) => Type.Literal(name)))
-export type UpstreamKindName = Static<typeof UpstreamKindName>
+const UpstreamKindNameSchema = Type.Union(KIND_NAMES.map((name) => Type.Literal(name)))
+export type UpstreamKindName = Static<typeof UpstreamKindNameSchema>
 
 const PositiveMs = Type.Integer({ minimum: 1 })
 
@@ -23,7 +23,7 @@ const UpstreamSchema = Type.Object({
   /** Unique name, used in logs and metrics. */
   name: Type.String({ minLength: 1 }),
   /** Wire dialect of the server; `openai` covers OpenAI, vLLM, Ollama, LM Studio. */
-  kind: Type.Optional(UpstreamKindName),
+  kind: Type.Optional(UpstreamKindNameSchema),
   /** Base URL including the API prefix, e.g. `https://api.openai.com/v1`. */
   baseUrl: Type.String({ minLength: 1 }),
   /** Sent upstream as `Authorization: Bearer …`; use `${NAME}` to read it from the environment. */
@@ -55,7 +55,7 @@ const KeySchema = Type.Object({
   /** Streams this key may have open at once; over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Default frame format for this key's streams. */
-  format: Type.Optional(FormatName),
+  format: Type.Optional(FormatNameSchema),
 }, closed)
 export type KeyInput = Static<typeof KeySchema>
 
@@ -92,7 +92,7 @@ export const ConfigSchema = Type.Object({
   /** Serve without client tokens on a non-loopback address. */
   allowAnonymous: Type.Optional(Type.Boolean()),
   cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, closed)),
-  format: Type.Optional(FormatName),
+  format: Type.Optional(FormatNameSchema),
   heartbeatMs: Type.Optional(PositiveMs),
   timeouts: Type.Optional(Type.Object({
     connectMs: Type.Optional(PositiveMs),

@@ -75,4 +75,3 @@ export function logRequestSummary (request: FastifyRequest, reply: FastifyReply,
 function round (ms: number): number {
   return Math.round(ms * 100) / 100
 }
-

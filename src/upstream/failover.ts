@@ -228,7 +228,7 @@ export async function withFailover<P extends { readonly stream: boolean }, T> (
   plan: P,
   retarget: (plan: P, upstream: Upstream) => P,
   log: FailoverLog,
-  attempt: (plan: P, verdict: StreamVerdict | undefined) => Promise<T>,
+  attempt: (plan: P, verdict: StreamVerdict | undefined) => Promise<T>
 ): Promise<T> {
   log.retried = attempts.retried
   for (let upstream = attempts.first(); ;) {

@@ -1,7 +1,6 @@
 import type { Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { sleep } from './upstream.js'
 
 export interface TcpProxy {
   /** e.g. http://127.0.0.1:54321, forwarding to the target port. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Agent, fetch } from 'undici'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep, closedPort } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { startRelay, readAll } from '../helpers/relay.js'
 
 // SPEC §8: the log line's outcome says how the request ended: completed,
 // rejected, client_aborted, upstream_error or timeout.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startBlackhole } from '../helpers/blackhole.js'
-import { startUpstream, chatChunk, streamFrames, sleep, closedPort } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, streamFrames, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody } from '../helpers/relay.js'
 
 // SPEC §3/§5 through an outbound proxy: an unreachable proxy is an unreachable upstream (502), the

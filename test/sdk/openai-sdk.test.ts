@@ -53,7 +53,10 @@ t.test('stream: false returns the upstream\'s chat.completion', async (t) => {
   up.handler = (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({
-      id: 'chatcmpl-2', object: 'chat.completion', created: 1_700_000_000, model: 'gpt-test',
+      id: 'chatcmpl-2',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'gpt-test',
       choices: [{ index: 0, message: { role: 'assistant', content: '你好 😀' }, finish_reason: 'stop', logprobs: null }],
       usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
     }))

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { ServerResponse } from 'node:http'
-import { startUpstream, SSE_HEADERS, sleep, closedPort } from '../helpers/upstream.js'
+import { startUpstream, SSE_HEADERS, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody } from '../helpers/relay.js'
 
 // SPEC §5: when the upstream fails before its first body byte, the client gets a normal HTTP error

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startUpstream, chatChunk, streamFrames, sleep, closedPort } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, streamFrames, closedPort } from '../helpers/upstream.js'
 import { startRelay, waitFor } from '../helpers/relay.js'
 import { createStream } from '../helpers/streams.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream, closedPort } from '../helpers/upstream.js'
+import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, type ScriptedUpstream, closedPort } from '../helpers/upstream.js'
 import { startRelay, chatBody, readAll } from '../helpers/relay.js'
 import type { RetryEvent, UpstreamErrorEvent } from '../../src/upstream/failover.js'
 
