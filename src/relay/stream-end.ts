@@ -5,10 +5,9 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { Upstream } from '../upstream/types.js'
 
 /**
- * A stream fed by an upstream SSE body, as the rules below see it: the
- * direct relay (relay-stream.ts) and the EventSource producer
- * (stream-log/producer.ts) are both one, so the two cannot disagree on how a
- * stream ends (SPEC §5: a broken stream never looks complete).
+ * A stream fed by an upstream SSE body: the direct relay (relay-stream.ts) and
+ * the EventSource producer (stream-log/producer.ts) are both one, so the two
+ * cannot disagree on how a stream ends (SPEC §5: a broken stream never looks complete).
  */
 export interface StreamSink {
   /** An upstream data frame (not `[DONE]`, not an error); throws when it cannot be read (malformed JSON). */
@@ -22,9 +21,8 @@ export interface StreamSink {
 /**
  * One upstream event: `[DONE]` completes the stream, an in-band error fails
  * it, anything else is a frame; a frame that cannot be read fails it too.
- * Per frame: one `includes()`, since an unescaped `"error"` cannot occur
- * inside a JSON string value (quotes are escaped there), so only frames that
- * really carry an error key are parsed here.
+ * Per frame this costs one `includes()`: an unescaped `"error"` cannot occur
+ * inside a JSON string value, so only frames with an error key are parsed here.
  */
 export function classifyEvent (upstream: Upstream, data: string, raw: Buffer, sink: StreamSink): void {
   if (data === '[DONE]') {
