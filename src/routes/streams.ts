@@ -87,9 +87,11 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     try {
       info = await store.create(id, { ttlMs: streams.ttlMs, format })
     } catch (err) {
-      // No generation will run: give the upstream call and its breaker verdict back (a trial slot).
+      // No generation will run: give the upstream call and its breaker verdict back (a trial slot),
+      // and the body (an upstream that already answered whole is past the abort's reach).
       verdict?.released()
       controller.abort(err)
+      response.body.destroy()
       throw err
     }
     const producer = startProducer({
