@@ -11,202 +11,256 @@
 // latency = request start -> last body byte. --warmup K: K requests of the same
 // kind on the same agent first, not recorded. --pids: the proxy's processes,
 // whose CPU and RSS are read from /proc over the measured window only.
-import http from 'node:http';
-import { parseArgs } from 'node:util';
-import { createSseReader } from './lib/sse-reader.mjs';
-import { cpuSeconds, cpuTimes, rssKb, threadTimes } from './lib/proc.mjs';
+import http from 'node:http'
+import { parseArgs } from 'node:util'
+import { createSseReader } from './lib/sse-reader.mjs'
+import { cpuSeconds, cpuTimes, rssKb, threadTimes } from './lib/proc.mjs'
 
 const { values: o } = parseArgs({
   options: {
-    url: { type: 'string' }, token: { type: 'string' }, format: { type: 'string', default: 'openai' },
-    mode: { type: 'string', default: 'stream' }, c: { type: 'string', short: 'c', default: '50' },
-    s: { type: 'string', short: 's', default: '500' }, n: { type: 'string', short: 'n', default: '20' },
-    i: { type: 'string', short: 'i', default: '0' }, 'ramp-ms': { type: 'string', default: '0' },
-    warmup: { type: 'string', default: '0' }, duration: { type: 'string', default: '120' },
-    pids: { type: 'string', default: '' }, 'mock-pid': { type: 'string', default: '' }, label: { type: 'string', default: '' },
+    url: { type: 'string' },
+    token: { type: 'string' },
+    format: { type: 'string', default: 'openai' },
+    mode: { type: 'string', default: 'stream' },
+    c: { type: 'string', short: 'c', default: '50' },
+    s: { type: 'string', short: 's', default: '500' },
+    n: { type: 'string', short: 'n', default: '20' },
+    i: { type: 'string', short: 'i', default: '0' },
+    'ramp-ms': { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '0' },
+    duration: { type: 'string', default: '120' },
+    pids: { type: 'string', default: '' },
+    'mock-pid': { type: 'string', default: '' },
+    label: { type: 'string', default: '' },
   },
-});
-const [C, S, N, I, RAMP, WARMUP] = [o.c, o.s, o.n, o.i, o['ramp-ms'], o.warmup].map(Number);
-const STREAM = o.mode === 'stream';
-const CONTENT = o.format === 'content';
-const PIDS = o.pids.split(',').filter(Boolean).map(Number);
-const MOCK = o['mock-pid'] ? [Number(o['mock-pid'])] : [];
+})
+const [C, S, N, I, RAMP, WARMUP] = [o.c, o.s, o.n, o.i, o['ramp-ms'], o.warmup].map(Number)
+const STREAM = o.mode === 'stream'
+const CONTENT = o.format === 'content'
+const PIDS = o.pids.split(',').filter(Boolean).map(Number)
+const MOCK = o['mock-pid'] ? [Number(o['mock-pid'])] : []
 
 const body = JSON.stringify({
   model: `mock-n${N}-i${I}`, // the mock reads N and I from here if a proxy drops the fields below
-  stream: STREAM, max_tokens: N, interval_ms: I,
+  stream: STREAM,
+  max_tokens: N,
+  interval_ms: I,
   ...(STREAM ? { stream_options: { include_usage: true } } : {}), // asked for, so a passthrough relay may forward it as is
   messages: [{ role: 'user', content: 'Write a short story about a relay race.' }],
-});
+})
 const headers = {
-  'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+  'content-type': 'application/json',
+  'content-length': Buffer.byteLength(body),
   accept: STREAM ? 'text/event-stream' : 'application/json',
   ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-};
+}
 // One socket per concurrent stream, kept alive for the next stream of that worker.
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Math.max(256, C) });
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Math.max(256, C) })
 
 // --- counters (reset after the warm-up) ---
-let m;
+let m
 const reset = () => {
   m = {
-    ok: 0, failed: 0, errors: {}, frames: 0, doneMissing: 0, usage: 0, idGaps: 0, badFrames: 0,
-    nLat: 0, lat: new Float64Array(STREAM ? S * N : S), ttfb: [], sockets: new Set(), reads: 0,
-  };
-};
-reset();
-let open = 0, openPeak = 0, stop = false;
-const inflight = new Set();
-let readNs = 0; // clock at the current read: every frame that read completes arrived then
+    ok: 0,
+    failed: 0,
+    errors: {},
+    frames: 0,
+    doneMissing: 0,
+    usage: 0,
+    idGaps: 0,
+    badFrames: 0,
+    nLat: 0,
+    lat: new Float64Array(STREAM ? S * N : S),
+    ttfb: [],
+    sockets: new Set(),
+    reads: 0,
+  }
+}
+reset()
+let open = 0; let openPeak = 0; let stop = false
+const inflight = new Set()
+let readNs = 0 // clock at the current read: every frame that read completes arrived then
 
 const stampOf = (text) => { // "<ns> tok" -> ns
-  const sp = typeof text === 'string' ? text.indexOf(' ') : -1;
-  return sp > 0 ? Number(text.slice(0, sp)) : NaN;
-};
-function frame(st, text) {
-  const ts = stampOf(text);
-  if (!Number.isFinite(ts)) { m.badFrames++; return; }
-  st.frames++;
-  if (m.nLat < m.lat.length) m.lat[m.nLat++] = (readNs - ts) / 1000;
+  const sp = typeof text === 'string' ? text.indexOf(' ') : -1
+  return sp > 0 ? Number(text.slice(0, sp)) : NaN
+}
+function frame (st, text) {
+  const ts = stampOf(text)
+  if (!Number.isFinite(ts)) { m.badFrames++; return }
+  st.frames++
+  if (m.nLat < m.lat.length) m.lat[m.nLat++] = (readNs - ts) / 1000
 }
 
 // openai: chat.completion.chunk frames, end `data: [DONE]`, usage in a chunk.
 // content: `id: n` + `data: {"content":…}` per delta, end `event: stop` + {finish_reason, usage}.
-function onEvent(st, ev) {
-  if (st.done) { st.afterEnd = true; return; }
-  if (!CONTENT && ev.data === '[DONE]') { st.done = true; return; }
-  let j;
-  try { j = JSON.parse(ev.data); } catch { m.badFrames++; return; }
-  if (ev.event === 'error' || j.error) { st.errorEvent = j.error?.message ?? 'error event'; return; }
+function onEvent (st, ev) {
+  if (st.done) { st.afterEnd = true; return }
+  if (!CONTENT && ev.data === '[DONE]') { st.done = true; return }
+  let j
+  try { j = JSON.parse(ev.data) } catch { m.badFrames++; return }
+  if (ev.event === 'error' || j.error) { st.errorEvent = j.error?.message ?? 'error event'; return }
   if (CONTENT) {
-    if (ev.id !== String(++st.lastId)) m.idGaps++;
-    if (ev.event === 'stop') { st.done = true; if (j.usage) st.usage = true; return; }
-    frame(st, j.content);
+    if (ev.id !== String(++st.lastId)) m.idGaps++
+    if (ev.event === 'stop') { st.done = true; if (j.usage) st.usage = true; return }
+    frame(st, j.content)
   } else {
-    if (j.usage) st.usage = true;
-    const d = j.choices?.[0]?.delta;
-    if (d?.content) frame(st, d.content);
+    if (j.usage) st.usage = true
+    const d = j.choices?.[0]?.delta
+    if (d?.content) frame(st, d.content)
   }
 }
 
-function result(st) {
-  const why = st.err ?? (st.status !== 200 ? `HTTP ${st.status}` : st.errorEvent ? `error event: ${st.errorEvent}`
-    : !st.done ? 'no end marker' : st.afterEnd ? 'data after end marker' : STREAM && st.frames !== N ? `frames ${st.frames}/${N}` : null);
-  m.frames += st.frames;
-  if (STREAM && st.status === 200 && !st.done) m.doneMissing++;
-  if (st.usage) m.usage++;
-  if (why) { m.failed++; m.errors[why] = (m.errors[why] ?? 0) + 1; } else m.ok++;
+function result (st) {
+  const why = st.err ?? (st.status !== 200
+    ? `HTTP ${st.status}`
+    : st.errorEvent
+      ? `error event: ${st.errorEvent}`
+      : !st.done ? 'no end marker' : st.afterEnd ? 'data after end marker' : STREAM && st.frames !== N ? `frames ${st.frames}/${N}` : null)
+  m.frames += st.frames
+  if (STREAM && st.status === 200 && !st.done) m.doneMissing++
+  if (st.usage) m.usage++
+  if (why) { m.failed++; m.errors[why] = (m.errors[why] ?? 0) + 1 } else m.ok++
 }
 
-function request() {
+function request () {
   return new Promise((resolve) => {
-    const st = { status: 0, frames: 0, done: false, usage: false, lastId: 0, err: null, errorEvent: null, afterEnd: false };
-    const t0 = process.hrtime.bigint();
-    let finished = false, text = '';
+    const st = { status: 0, frames: 0, done: false, usage: false, lastId: 0, err: null, errorEvent: null, afterEnd: false }
+    const t0 = process.hrtime.bigint()
+    let finished = false; let text = ''
     const finish = () => {
-      if (finished) return;
-      finished = true;
-      inflight.delete(req);
-      if (st.counted) open--;
-      result(st);
-      resolve();
-    };
+      if (finished) return
+      finished = true
+      inflight.delete(req)
+      if (st.counted) open--
+      result(st)
+      resolve()
+    }
     const req = http.request(o.url, { method: 'POST', agent, headers }, (res) => {
-      st.status = res.statusCode;
-      res.setEncoding('utf8'); // its decoder keeps a split UTF-8 character for the next read
-      const reader = STREAM && res.statusCode === 200 ? createSseReader((ev) => onEvent(st, ev)) : null;
-      let first = true;
-      if (reader) { st.counted = true; openPeak = Math.max(openPeak, ++open); }
+      st.status = res.statusCode
+      res.setEncoding('utf8') // its decoder keeps a split UTF-8 character for the next read
+      const reader = STREAM && res.statusCode === 200 ? createSseReader((ev) => onEvent(st, ev)) : null
+      let first = true
+      if (reader) { st.counted = true; openPeak = Math.max(openPeak, ++open) }
       res.on('data', (s) => {
-        const now = process.hrtime.bigint();
-        if (first) { first = false; m.ttfb.push(Number(now - t0) / 1e6); }
-        m.reads++;
-        if (reader) { readNs = Number(now); reader.feed(s); } else text += s;
-      });
+        const now = process.hrtime.bigint()
+        if (first) { first = false; m.ttfb.push(Number(now - t0) / 1e6) }
+        m.reads++
+        if (reader) { readNs = Number(now); reader.feed(s) } else text += s
+      })
       res.on('end', () => {
         if (!STREAM && st.status === 200) { // whole-request latency; the body must carry the mock's stamp
-          let j = null;
-          try { j = JSON.parse(text); } catch { /* counted below */ }
-          const ts = stampOf(j?.choices?.[0]?.message?.content);
+          let j = null
+          try { j = JSON.parse(text) } catch { /* counted below */ }
+          const ts = stampOf(j?.choices?.[0]?.message?.content)
           if (Number.isFinite(ts)) {
-            st.done = true; if (j.usage) st.usage = true;
-            m.lat[m.nLat++] = Number(process.hrtime.bigint() - t0) / 1000;
-          } else st.err = 'reply without the mock stamp';
+            st.done = true; if (j.usage) st.usage = true
+            m.lat[m.nLat++] = Number(process.hrtime.bigint() - t0) / 1000
+          } else st.err = 'reply without the mock stamp'
         }
-        finish();
-      });
-      res.on('error', (e) => { st.err ??= e.code ?? e.message; finish(); });
-    });
-    inflight.add(req);
-    req.on('socket', (s) => m.sockets.add(s));
-    req.on('error', (e) => { st.err ??= e.code ?? e.message; finish(); });
-    req.end(body);
-  });
+        finish()
+      })
+      res.on('error', (e) => { st.err ??= e.code ?? e.message; finish() })
+    })
+    inflight.add(req)
+    req.on('socket', (s) => m.sockets.add(s))
+    req.on('error', (e) => { st.err ??= e.code ?? e.message; finish() })
+    req.end(body)
+  })
 }
 
-async function run(total, concurrency, rampMs) {
-  let next = 0;
-  const w = Math.min(concurrency, total);
+async function run (total, concurrency, rampMs) {
+  let next = 0
+  const w = Math.min(concurrency, total)
   await Promise.all(Array.from({ length: w }, async (_, k) => {
     // a ramp spreads the first starts so paced streams do not all tick in the same ms
-    if (rampMs) await new Promise((r) => setTimeout(r, (rampMs * k) / w));
-    while (!stop && next < total) { next++; await request(); }
-  }));
+    if (rampMs) await new Promise((resolve) => setTimeout(resolve, (rampMs * k) / w))
+    // eslint-disable-next-line no-unmodified-loop-condition -- `stop` is set by the duration cap's timer
+    while (!stop && next < total) { next++; await request() }
+  }))
 }
 
 // A hard cap on warm-up + load together: a stuck proxy ends the run, it does not hang it.
-const cap = setTimeout(() => { stop = true; for (const r of inflight) r.destroy(new Error('duration cap')); },
-  Number(o.duration) * 1000);
-let warmupFailed = 0;
-if (WARMUP) { await run(WARMUP, Math.min(C, 20), 0); warmupFailed = m.failed; reset(); openPeak = 0; }
+const cap = setTimeout(() => { stop = true; for (const r of inflight) r.destroy(new Error('duration cap')) },
+  Number(o.duration) * 1000)
+let warmupFailed = 0
+if (WARMUP) { await run(WARMUP, Math.min(C, 20), 0); warmupFailed = m.failed; reset(); openPeak = 0 }
 
-const rss0 = rssKb(PIDS);
-let rssPeak = rss0;
-const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)); }, 100) : null;
-const cpu0 = cpuTimes(PIDS), threads0 = threadTimes(PIDS), mock0 = cpuSeconds(MOCK), self0 = process.cpuUsage();
-const t0 = process.hrtime.bigint();
-await run(S, C, RAMP);
-const t1 = process.hrtime.bigint();
-const wall = Number(t1 - t0) / 1e9;
-const cpu1 = cpuTimes(PIDS), threads1 = threadTimes(PIDS);
-const cpu = cpu1.total - cpu0.total, mockCpu = cpuSeconds(MOCK) - mock0;
-const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys);
-const self = process.cpuUsage(self0);
-clearTimeout(cap);
-if (sampler) { clearInterval(sampler); rssPeak = Math.max(rssPeak, rssKb(PIDS)); }
-agent.destroy();
+const rss0 = rssKb(PIDS)
+let rssPeak = rss0
+const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)) }, 100) : null
+const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
+const t0 = process.hrtime.bigint()
+await run(S, C, RAMP)
+const t1 = process.hrtime.bigint()
+const wall = Number(t1 - t0) / 1e9
+const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS)
+const cpu = cpu1.total - cpu0.total; const mockCpu = cpuSeconds(MOCK) - mock0
+const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys)
+const self = process.cpuUsage(self0)
+clearTimeout(cap)
+if (sampler) { clearInterval(sampler); rssPeak = Math.max(rssPeak, rssKb(PIDS)) }
+agent.destroy()
 
-const L = m.lat.subarray(0, m.nLat).sort();
-const T = Float64Array.from(m.ttfb).sort();
-const pct = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : null);
-const rnd = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
-const r1 = (x) => rnd(x, 1);
-const done = m.ok + m.failed;
-const perFrame = (x) => (m.frames ? r1((x * 1e6) / m.frames) : null);
-process.stdout.write(`${JSON.stringify({
-  label: o.label, url: o.url, mode: o.mode, format: o.format, c: C, s: S, n: N, i: I, ramp_ms: RAMP,
+const L = m.lat.subarray(0, m.nLat).sort()
+const T = Float64Array.from(m.ttfb).sort()
+const pct = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : null)
+const rnd = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d)
+const r1 = (x) => rnd(x, 1)
+const done = m.ok + m.failed
+const perFrame = (x) => (m.frames ? r1((x * 1e6) / m.frames) : null)
+const proxy = PIDS.length
+  ? {
+      pids: PIDS,
+      cpu_s: rnd(cpu, 3),
+      cpu_util: rnd(cpu / wall, 3),
+      cpu_sys_share: rnd(sysShare, 2),
+      cpu_us_per_frame: STREAM ? perFrame(cpu) : null,
+      cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
+      rss_base_mb: r1(rss0 / 1024),
+      rss_peak_mb: r1(rssPeak / 1024),
+      rss_kb_per_open_stream: STREAM && openPeak ? r1((rssPeak - rss0) / openPeak) : null,
+      // per frame (streams) or per request: the main thread's user and kernel time, other threads' time
+      threads_us: (() => {
+        const per = (x) => (STREAM ? perFrame(x) : done ? r1((x * 1e6) / done) : null)
+        return { main_user: per(threads1.mainUser - threads0.mainUser), main_sys: per(threads1.mainSys - threads0.mainSys), other: per(threads1.other - threads0.other) }
+      })(),
+    }
+  : null
+const report = {
+  label: o.label,
+  url: o.url,
+  mode: o.mode,
+  format: o.format,
+  c: C,
+  s: S,
+  n: N,
+  i: I,
+  ramp_ms: RAMP,
   // the measured window on CLOCK_MONOTONIC in µs, the clock of a --cpu-prof profile's timestamps
   window_us: [Number(t0 / 1000n), Number(t1 / 1000n)],
-  ok: m.ok, failed: m.failed, not_started: S - done, errors: m.errors, warmup_failed: warmupFailed,
-  frames: m.frames, frames_expected: STREAM ? S * N : 0, done_missing: m.doneMissing, usage_seen: m.usage,
-  id_gaps: m.idGaps, bad_frames: m.badFrames, open_peak: openPeak, connections: m.sockets.size,
+  ok: m.ok,
+  failed: m.failed,
+  not_started: S - done,
+  errors: m.errors,
+  warmup_failed: warmupFailed,
+  frames: m.frames,
+  frames_expected: STREAM ? S * N : 0,
+  done_missing: m.doneMissing,
+  usage_seen: m.usage,
+  id_gaps: m.idGaps,
+  bad_frames: m.badFrames,
+  open_peak: openPeak,
+  connections: m.sockets.size,
   reads_per_stream: r1(m.reads / Math.max(1, done)),
-  wall_s: rnd(wall, 2), frames_per_s: Math.round(m.frames / wall), requests_per_s: r1(done / wall),
+  wall_s: rnd(wall, 2),
+  frames_per_s: Math.round(m.frames / wall),
+  requests_per_s: r1(done / wall),
   lat_us: { p50: r1(pct(L, 0.5)), p90: r1(pct(L, 0.9)), p99: r1(pct(L, 0.99)), max: r1(L[L.length - 1]) },
   ttfb_ms: { p50: rnd(pct(T, 0.5), 2), p99: rnd(pct(T, 0.99), 2) },
   loadgen_cpu_util: rnd((self.user + self.system) / 1e6 / wall, 3),
   mock_cpu_util: MOCK.length ? rnd(mockCpu / wall, 3) : null,
   mock_cpu_us_per_frame: MOCK.length ? perFrame(mockCpu) : null,
-  proxy: PIDS.length ? {
-    pids: PIDS, cpu_s: rnd(cpu, 3), cpu_util: rnd(cpu / wall, 3), cpu_sys_share: rnd(sysShare, 2),
-    cpu_us_per_frame: STREAM ? perFrame(cpu) : null,
-    cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
-    rss_base_mb: r1(rss0 / 1024), rss_peak_mb: r1(rssPeak / 1024),
-    rss_kb_per_open_stream: STREAM && openPeak ? r1((rssPeak - rss0) / openPeak) : null,
-    // per frame (streams) or per request: the main thread's user and kernel time, other threads' time
-    threads_us: (() => {
-      const per = (x) => (STREAM ? perFrame(x) : done ? r1((x * 1e6) / done) : null);
-      return { main_user: per(threads1.mainUser - threads0.mainUser), main_sys: per(threads1.mainSys - threads0.mainSys), other: per(threads1.other - threads0.other) };
-    })(),
-  } : null,
-})}\n`);
+  proxy,
+}
+process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -1,21 +1,20 @@
 #!/usr/bin/env node
+/**
+ * The process shell: the only place that reads process.env and argv, listens
+ * and handles signals (close-with-grace). Everything else is the plugin.
+ */
 // First: refuses an unsupported Node before any dependency loads (runtime-check.ts).
 import './runtime-check.js'
+import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'
+import { DEFAULT_RETRY_AFTER_S } from './config/defaults.js'
 import { UnavailableError } from './errors.js'
 import { buildServer } from './server.js'
 
 /** After the grace period, how long closing may still take before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5_000
-/** Retry-After (seconds) on the error frame of a stream ended by the shutdown. */
-const SHUTDOWN_RETRY_AFTER_S = 5
-
-/**
- * The process shell: the only place that reads process.env and argv, listens
- * and handles signals. Everything else is the plugin.
- */
 /** Pending connections the kernel may queue before the relay accepts them. */
 const LISTEN_BACKLOG = 4096
 
@@ -33,24 +32,23 @@ async function main (): Promise<void> {
     throw err
   }
 
-  let closing = false
-  const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'shutting down')
-    // Whatever happens below, the process ends: a stuck close must not keep a pod alive forever.
-    const force = setTimeout(() => {
+  const graceMs = config.shutdownGraceMs
+  // SIGTERM, SIGINT (and the other termination signals) drain and exit 0; a second signal exits 1
+  // at once. An uncaught error is logged and ends the streams without a grace, then exits 1.
+  closeWithGrace({
+    // Whatever happens in drain(), the process ends: a stuck close must not keep a pod alive forever.
+    delay: graceMs + CLOSE_DEADLINE_MS,
+    logger: app.log,
+    onTimeout () {
       app.log.warn('shutdown took too long: exiting')
       process.exit(0)
-    }, config.shutdownGraceMs + CLOSE_DEADLINE_MS)
-    force.unref()
-    drain(app, config.shutdownGraceMs).then(() => process.exit(0), (err: unknown) => {
-      app.log.error({ err }, 'error while closing')
-      process.exit(1)
-    })
-  }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+    },
+  }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'uncaught error: shutting down')
+    else app.log.info({ signal }, 'shutting down')
+    // A failure to close is logged by close-with-grace, and the process exits 1.
+    await drain(app, err === undefined ? graceMs : 0)
+  })
 
   // Node's default accept backlog (511) overflows when thousands of streams open within a
   // second (the bench's open10k ramp saw resets); the kernel caps this at somaxconn.
@@ -83,7 +81,7 @@ async function drain (app: FastifyInstance, graceMs: number): Promise<void> {
   clearTimeout(timer)
   if (graceOver && router.active > 0) {
     app.log.warn({ inflight: router.active }, 'grace period over: ending the remaining streams with an error')
-    router.abortAll(UnavailableError({ retryAfter: SHUTDOWN_RETRY_AFTER_S }, 'The relay is shutting down'))
+    router.abortAll(UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down'))
   }
   await app.close()
   app.log.info('closed')

@@ -52,6 +52,8 @@ export const UpstreamTimeoutError = define('RELAY_ERR_UPSTREAM_TIMEOUT', '%s', 5
 export const StreamCancelledError = define('RELAY_ERR_STREAM_CANCELLED', '%s', 499, 'api_error', 'stream_cancelled')
 export const StreamDetachedError = define('RELAY_ERR_STREAM_DETACHED', '%s', 408, 'timeout_error', 'stream_detached')
 export const StreamBufferFullError = define('RELAY_ERR_STREAM_BUFFER_FULL', '%s', 507, 'api_error', 'stream_buffer_full')
+// A bug, not the client's or an upstream's doing: the error handler logs the original.
+export const InternalError = define('RELAY_ERR_INTERNAL', 'Internal error in the relay', 500, 'api_error', 'internal_error')
 
 /**
  * An upstream's own 4xx answer, passed on with its status and message
@@ -104,43 +106,63 @@ export function errorEnvelope (err: RelayError): { error: { message: string, typ
   return { error: { message: err.message, type: err.type, param: err.param, code: err.relayCode } }
 }
 
+/** What an undici or socket failure code says about the upstream. */
+export type FailureKind = 'connect_timeout' | 'first_byte_timeout' | 'idle_timeout' | 'unreachable' | 'reset' | 'invalid_response'
+
+/**
+ * The failure codes of undici and the socket layer the relay knows, by what
+ * they mean: the one table behind both the relay error a failure becomes
+ * (mapUpstreamFailure) and whether failover may try another upstream
+ * (upstream/failover.ts: not reached or reset before any byte → retry).
+ */
+const FAILURE_CODES: Readonly<Record<string, FailureKind>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connect_timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'first_byte_timeout',
+  UND_ERR_BODY_TIMEOUT: 'idle_timeout',
+  ECONNREFUSED: 'unreachable',
+  ENOTFOUND: 'unreachable',
+  EAI_AGAIN: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  UND_ERR_CLOSED: 'reset',
+  HPE_INVALID_CONSTANT: 'invalid_response',
+  HPE_INVALID_HEADER_TOKEN: 'invalid_response',
+  HPE_INVALID_CHUNK_SIZE: 'invalid_response',
+  UND_ERR_RESPONSE: 'invalid_response',
+}
+
+/** The kind of a failure code (e.g. `ECONNREFUSED` → `unreachable`), or undefined for one not in the table. */
+export function failureKind (code: string | undefined): FailureKind | undefined {
+  return code !== undefined && Object.hasOwn(FAILURE_CODES, code) ? FAILURE_CODES[code] : undefined
+}
+
 /**
  * The one place where undici's and the socket layer's failures become relay
- * errors; the original stays as `cause` for the log. `phase` tells whether
- * the upstream had already answered (a timeout mid-stream is an idle timeout).
+ * errors; the original stays as `cause` for the log. The upstream's idle
+ * timeout (`UND_ERR_BODY_TIMEOUT`) can only fire once it has answered.
  */
 export function mapUpstreamFailure (err: unknown, upstream: string): RelayError {
   if (isRelayError(err)) return err
   const code = (err as { code?: string } | undefined)?.code
-  const detail = (err as Error | undefined)?.message ?? String(err)
   // undici's HTTPParserError leaves `code` undefined for many llhttp failures (e.g. no "HTTP/" at all).
-  if ((err as Error | undefined)?.name === 'HTTPParserError') {
-    return UpstreamError({ cause: err }, `Upstream "${upstream}" answered with an invalid HTTP response`)
-  }
-  switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
+  const kind = (err as Error | undefined)?.name === 'HTTPParserError' ? 'invalid_response' : failureKind(code)
+  switch (kind) {
+    case 'connect_timeout':
       return UpstreamTimeoutError({ cause: err }, `Timed out connecting to upstream "${upstream}"`)
-    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'first_byte_timeout':
       return UpstreamTimeoutError({ cause: err }, `Upstream "${upstream}" sent no response before the first-byte timeout`)
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'idle_timeout':
       return UpstreamTimeoutError({ cause: err }, `Upstream "${upstream}" sent nothing for longer than the idle timeout`)
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
+    case 'unreachable':
       return UpstreamError({ cause: err }, `Upstream "${upstream}" is unreachable (${code})`)
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
+    case 'reset':
       return UpstreamError({ cause: err }, `Connection to upstream "${upstream}" was reset`)
-    case 'HPE_INVALID_CONSTANT':
-    case 'HPE_INVALID_HEADER_TOKEN':
-    case 'HPE_INVALID_CHUNK_SIZE':
-    case 'UND_ERR_RESPONSE':
+    case 'invalid_response':
       return UpstreamError({ cause: err }, `Upstream "${upstream}" answered with an invalid HTTP response`)
     default:
-      return UpstreamError({ cause: err }, `Upstream "${upstream}" failed: ${detail}`)
+      return UpstreamError({ cause: err }, `Upstream "${upstream}" failed: ${(err as Error | undefined)?.message ?? String(err)}`)
   }
 }

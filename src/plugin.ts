@@ -20,7 +20,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { modelsRoutes } from './routes/models.js'
 import { streamRoutes } from './routes/streams.js'
-import { createRequestState, type RequestState } from './streaming/request-state.js'
+import { createRequestState, type RequestState } from './observability/request-state.js'
 import { createRouter } from './upstream/router.js'
 
 declare module 'fastify' {

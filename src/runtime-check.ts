@@ -2,7 +2,7 @@
  * The CLI's first import: ES modules are evaluated in import order, so this
  * runs before undici or Fastify are loaded, and an unsupported Node ends with
  * one line that names the version needed rather than a dependency's stack trace.
- * Kept in step with package.json's `engines` (test/platform/engines.test.ts).
+ * Kept in step with package.json's `engines` and scripts/check-node.cjs.
  */
 export const MIN_NODE = '22.19.0'
 

@@ -6,7 +6,7 @@ import relay, { requestIdFrom, type RelayPluginOptions } from './plugin.js'
 import { relayClientErrorHandler } from './routes/client-error.js'
 
 /** Where logs must never show a secret (SPEC §8). */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers.cookie',
@@ -61,6 +61,6 @@ export function assertSafeExposure (config: RelayConfig): void {
   throw new ConfigError('host', `refusing to listen on ${config.host} without client API keys: set RELAY_API_KEYS=<token>[,<token>…] (or "keys" in the config file), or RELAY_ALLOW_ANONYMOUS=true to serve anyone who can reach this address`)
 }
 
-export function isLoopback (host: string): boolean {
+function isLoopback (host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }

@@ -4,109 +4,109 @@
 
 // nginx per-frame CPU measured on this machine by the shared peer bench
 // (../shared/bench, 2026-11-21): used when nginx is not in the run.
-export const NGINX_REF_US = { paced: 13, idle: 18 };
-const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300, contentVsOpenai: 1.3, seqAddedP50Us: 300 };
+export const NGINX_REF_US = { paced: 13, idle: 18 }
+const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300, contentVsOpenai: 1.3, seqAddedP50Us: 300 }
 
-const f = (x, d = 0) => (x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(d));
-const ms = (us, d = 2) => (us == null ? '—' : (us / 1000).toFixed(d));
-const pctOf = (x) => (x == null ? '—' : f(x * 100));
+const f = (x, d = 0) => (x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(d))
+const ms = (us, d = 2) => (us == null ? '—' : (us / 1000).toFixed(d))
+const pctOf = (x) => (x == null ? '—' : f(x * 100))
 // The same CPU split by thread: main thread user / main thread kernel / all other threads (GC, JIT).
-const split = (p) => (p?.threads_us ? `${f(p.threads_us.main_user, 1)} / ${f(p.threads_us.main_sys, 1)} / ${f(p.threads_us.other, 1)}` : '—');
+const split = (p) => (p?.threads_us ? `${f(p.threads_us.main_user, 1)} / ${f(p.threads_us.main_sys, 1)} / ${f(p.threads_us.other, 1)}` : '—')
 
-function streamTable(rows, d) {
-  let md = '| target | ok/fail | frames/s | ×direct | lat p50 ms | +p50 vs direct ms | p99 ms | TTFB p50/p99 ms | CPU µs/frame | kernel share | main user / main kernel / other threads µs | CPU % | RSS base→peak MB | RSS KB/open stream | loadgen/mock CPU % |\n';
-  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+function streamTable (rows, d) {
+  let md = '| target | ok/fail | frames/s | ×direct | lat p50 ms | +p50 vs direct ms | p99 ms | TTFB p50/p99 ms | CPU µs/frame | kernel share | main user / main kernel / other threads µs | CPU % | RSS base→peak MB | RSS KB/open stream | loadgen/mock CPU % |\n'
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
   for (const r of rows) {
-    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||||\n`; continue; }
-    const p = r.proxy;
+    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||||\n`; continue }
+    const p = r.proxy
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${f(r.frames_per_s)} | ${d ? f(r.frames_per_s / d.frames_per_s, 2) : '—'} ` +
       `| ${ms(r.lat_us.p50)} | ${d && r !== d ? ms(r.lat_us.p50 - d.lat_us.p50) : '—'} | ${ms(r.lat_us.p99)} | ${f(r.ttfb_ms.p50, 1)}/${f(r.ttfb_ms.p99, 1)} ` +
       `| ${p ? f(p.cpu_us_per_frame, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} ` +
-      `| ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} | ${pctOf(r.loadgen_cpu_util)}/${pctOf(r.mock_cpu_util)} |\n`;
+      `| ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} | ${pctOf(r.loadgen_cpu_util)}/${pctOf(r.mock_cpu_util)} |\n`
   }
-  return md;
+  return md
 }
 
-function openTable(rows) {
-  let md = '| target | ok/fail | open at once | errors | TTFB p50/p99 ms | lat p99 ms | CPU µs/stream | RSS base→peak MB | RSS KB/open stream |\n';
-  md += '|---|---|---|---|---|---|---|---|---|\n';
+function openTable (rows) {
+  let md = '| target | ok/fail | open at once | errors | TTFB p50/p99 ms | lat p99 ms | CPU µs/stream | RSS base→peak MB | RSS KB/open stream |\n'
+  md += '|---|---|---|---|---|---|---|---|---|\n'
   for (const r of rows) {
-    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} ||||||||\n`; continue; }
-    const p = r.proxy;
+    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} ||||||||\n`; continue }
+    const p = r.proxy
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${r.open_peak} | ${Object.keys(r.errors).length ? JSON.stringify(r.errors).slice(0, 80) : 'none'} ` +
       `| ${f(r.ttfb_ms.p50, 1)}/${f(r.ttfb_ms.p99, 1)} | ${ms(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request) : '—'} ` +
-      `| ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} | ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} |\n`;
+      `| ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} | ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} |\n`
   }
-  return md;
+  return md
 }
 
-function requestTable(rows, d) {
-  let md = '| target | ok/fail | req/s | lat p50 µs | +p50 vs direct µs | p90 µs | p99 µs | CPU µs/req | kernel share | main user / main kernel / other threads µs | CPU % | RSS MB | conns |\n';
-  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+function requestTable (rows, d) {
+  let md = '| target | ok/fail | req/s | lat p50 µs | +p50 vs direct µs | p90 µs | p99 µs | CPU µs/req | kernel share | main user / main kernel / other threads µs | CPU % | RSS MB | conns |\n'
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
   for (const r of rows) {
-    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||\n`; continue; }
-    const p = r.proxy;
+    if (r.error) { md += `| ${r.target} | error: ${r.error.slice(0, 100)} |||||||||||\n`; continue }
+    const p = r.proxy
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${f(r.requests_per_s)} | ${f(r.lat_us.p50)} | ${d && r !== d ? f(r.lat_us.p50 - d.lat_us.p50) : '—'} ` +
-      `| ${f(r.lat_us.p90)} | ${f(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? f(p.rss_peak_mb) : '—'} | ${r.connections} |\n`;
+      `| ${f(r.lat_us.p90)} | ${f(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? f(p.rss_peak_mb) : '—'} | ${r.connections} |\n`
   }
-  return md;
+  return md
 }
 
-function describe(name, sc) {
-  if (sc.mode === 'request') return `${sc.s} stream:false requests one at a time on one keep-alive connection (after ${sc.warmup} warm-up), ${sc.n} tokens each`;
-  return `C=${sc.c} concurrent, S=${sc.s} streams, ${sc.n} frames each, ${sc.i ? `a frame every ${sc.i} ms` : 'back-to-back'}${sc.ramp ? `, starts spread over ${sc.ramp} ms` : ''}`;
+function describe (name, sc) {
+  if (sc.mode === 'request') return `${sc.s} stream:false requests one at a time on one keep-alive connection (after ${sc.warmup} warm-up), ${sc.n} tokens each`
+  return `C=${sc.c} concurrent, S=${sc.s} streams, ${sc.n} frames each, ${sc.i ? `a frame every ${sc.i} ms` : 'back-to-back'}${sc.ramp ? `, starts spread over ${sc.ramp} ms` : ''}`
 }
 
 /** The issue's targets, each with what this run measured. */
-export function goals(results) {
-  const get = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error);
-  const cpu = (sc, t) => get(sc, t)?.proxy?.cpu_us_per_frame;
-  const rows = [];
-  const add = (goal, measured, ok, why) => rows.push({ goal, measured, verdict: why ?? (ok == null ? '— not measured' : ok ? 'yes' : '**no**') });
+export function goals (results) {
+  const get = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error)
+  const cpu = (sc, t) => get(sc, t)?.proxy?.cpu_us_per_frame
+  const rows = []
+  const add = (goal, measured, ok, why) => rows.push({ goal, measured, verdict: why ?? (ok == null ? '— not measured' : ok ? 'yes' : '**no**') })
   for (const sc of ['paced', 'idle']) {
-    const n = cpu(sc, 'nginx');
-    const ref = n ?? NGINX_REF_US[sc];
+    const n = cpu(sc, 'nginx')
+    const ref = n ?? NGINX_REF_US[sc]
     for (const t of ['relay-openai', 'relay-content']) {
-      const c = cpu(sc, t);
+      const c = cpu(sc, t)
       add(`${sc}: ${t} CPU/frame ≤ ${GOALS.cpuVsNginx}× nginx`, c == null ? '—' : `${f(c, 1)} µs = ${f(c / ref, 2)}× nginx ${f(ref, 1)} µs${n == null ? ' (reference)' : ''}`,
-        c == null ? null : c / ref <= GOALS.cpuVsNginx);
+        c == null ? null : c / ref <= GOALS.cpuVsNginx)
     }
   }
   for (const sc of ['idle', 'open10k']) {
     for (const t of ['relay-openai', 'relay-content']) {
-      const k = get(sc, t)?.proxy?.rss_kb_per_open_stream;
-      add(`${sc}: ${t} RSS ≤ ${GOALS.rssKb} KB per open stream`, k == null ? '—' : `${f(k, 1)} KB`, k == null ? null : k <= GOALS.rssKb);
+      const k = get(sc, t)?.proxy?.rss_kb_per_open_stream
+      add(`${sc}: ${t} RSS ≤ ${GOALS.rssKb} KB per open stream`, k == null ? '—' : `${f(k, 1)} KB`, k == null ? null : k <= GOALS.rssKb)
     }
   }
   for (const t of ['relay-openai', 'relay-content']) {
-    const r = get('open10k', t);
+    const r = get('open10k', t)
     add(`open10k: ${t} holds ${GOALS.openStreams.toLocaleString('en')} open streams, no errors`,
       r ? `${r.open_peak} open at once, ${r.ok}/${r.failed + r.not_started} ok/fail${r.c < GOALS.openStreams ? ` (run at ${r.c}: ${r.capped})` : ''}` : '—',
       r ? r.open_peak >= GOALS.openStreams && r.failed + r.not_started === 0 : null,
       // a clean run that was only smaller than asked neither meets nor misses the target
-      r && r.c < GOALS.openStreams && r.open_peak === r.c && r.failed + r.not_started === 0 ? `not shown at full size (${r.capped})` : undefined);
+      r && r.c < GOALS.openStreams && r.open_peak === r.c && r.failed + r.not_started === 0 ? `not shown at full size (${r.capped})` : undefined)
   }
-  const dPaced = get('paced', 'direct');
+  const dPaced = get('paced', 'direct')
   for (const t of ['relay-openai', 'relay-content']) {
-    const r = get('paced', t);
-    const a = r && dPaced ? r.lat_us.p50 - dPaced.lat_us.p50 : null;
-    add(`paced: ${t} added p50 delivery latency ≤ ${GOALS.addedP50Us / 1000} ms`, a == null ? '—' : `+${ms(a)} ms`, a == null ? null : a <= GOALS.addedP50Us);
+    const r = get('paced', t)
+    const a = r && dPaced ? r.lat_us.p50 - dPaced.lat_us.p50 : null
+    add(`paced: ${t} added p50 delivery latency ≤ ${GOALS.addedP50Us / 1000} ms`, a == null ? '—' : `+${ms(a)} ms`, a == null ? null : a <= GOALS.addedP50Us)
   }
   for (const sc of ['throughput', 'paced', 'idle']) {
-    const [c, o] = [cpu(sc, 'relay-content'), cpu(sc, 'relay-openai')];
+    const [c, o] = [cpu(sc, 'relay-content'), cpu(sc, 'relay-openai')]
     add(`${sc}: content CPU/frame ≤ ${GOALS.contentVsOpenai}× passthrough`, c == null || o == null ? '—' : `${f(c, 1)} / ${f(o, 1)} µs = ${f(c / o, 2)}×`,
-      c == null || o == null ? null : c / o <= GOALS.contentVsOpenai);
+      c == null || o == null ? null : c / o <= GOALS.contentVsOpenai)
   }
-  const [s, sd] = [get('sequential', 'relay-openai'), get('sequential', 'direct')];
-  const a = s && sd ? s.lat_us.p50 - sd.lat_us.p50 : null;
-  add(`sequential: non-streamed request overhead p50 ≤ ${GOALS.seqAddedP50Us / 1000} ms`, a == null ? '—' : `+${ms(a, 3)} ms`, a == null ? null : a <= GOALS.seqAddedP50Us);
-  return rows;
+  const [s, sd] = [get('sequential', 'relay-openai'), get('sequential', 'direct')]
+  const a = s && sd ? s.lat_us.p50 - sd.lat_us.p50 : null
+  add(`sequential: non-streamed request overhead p50 ≤ ${GOALS.seqAddedP50Us / 1000} ms`, a == null ? '—' : `+${ms(a, 3)} ms`, a == null ? null : a <= GOALS.seqAddedP50Us)
+  return rows
 }
 
 // What the relay pays beyond the floor (bench/targets/floor-node.mjs: node:http +
 // undici dispatch, chunks written as they come) for the same work in the same run.
-const FLOOR = 'floor-node';
-const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify'];
+const FLOOR = 'floor-node'
+const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify']
 
 /**
  * Per scenario, each of OVER_FLOOR's figures beside floor-node's: CPU (per frame,
@@ -114,67 +114,73 @@ const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify'];
  * ratios, latency p50 as a difference (a ratio of latencies means little when
  * both are mostly the mock's and the load generator's).
  */
-export function floorRatios(results) {
-  const out = [];
-  const ok = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error && r.proxy);
-  const ratio = (a, b) => (a == null || b == null || !(b > 0) ? null : Math.round((a / b) * 100) / 100);
+export function floorRatios (results) {
+  const out = []
+  const ok = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error && r.proxy)
+  const ratio = (a, b) => (a == null || b == null || !(b > 0) ? null : Math.round((a / b) * 100) / 100)
   for (const sc of [...new Set(results.map((r) => r.scenario))]) {
-    const fl = ok(sc, FLOOR);
-    if (!fl) continue;
+    const fl = ok(sc, FLOOR)
+    if (!fl) continue
     for (const t of OVER_FLOOR) {
-      const r = ok(sc, t);
-      if (!r) continue;
-      const cpuKey = r.mode === 'request' || sc === 'open10k' ? 'cpu_us_per_request' : 'cpu_us_per_frame';
+      const r = ok(sc, t)
+      if (!r) continue
+      const cpuKey = r.mode === 'request' || sc === 'open10k' ? 'cpu_us_per_request' : 'cpu_us_per_frame'
       out.push({
-        scenario: sc, target: t, cpu_unit: r.mode === 'request' ? 'µs/req' : sc === 'open10k' ? 'µs/stream' : 'µs/frame',
-        cpu: r.proxy[cpuKey], cpu_floor: fl.proxy[cpuKey], cpu_ratio: ratio(r.proxy[cpuKey], fl.proxy[cpuKey]),
-        rss_kb: r.proxy.rss_kb_per_open_stream, rss_kb_floor: fl.proxy.rss_kb_per_open_stream,
+        scenario: sc,
+        target: t,
+        cpu_unit: r.mode === 'request' ? 'µs/req' : sc === 'open10k' ? 'µs/stream' : 'µs/frame',
+        cpu: r.proxy[cpuKey],
+        cpu_floor: fl.proxy[cpuKey],
+        cpu_ratio: ratio(r.proxy[cpuKey], fl.proxy[cpuKey]),
+        rss_kb: r.proxy.rss_kb_per_open_stream,
+        rss_kb_floor: fl.proxy.rss_kb_per_open_stream,
         rss_ratio: ratio(r.proxy.rss_kb_per_open_stream, fl.proxy.rss_kb_per_open_stream),
         p50_added_us: r.lat_us.p50 == null || fl.lat_us.p50 == null ? null : Math.round((r.lat_us.p50 - fl.lat_us.p50) * 10) / 10,
-      });
+      })
     }
   }
-  return out;
+  return out
 }
 
-function floorLines(rows) {
-  if (!rows.length) return '';
-  const x = (v) => (v == null ? '—' : `${f(v, 2)}×`);
+function floorLines (rows) {
+  if (!rows.length) return ''
+  const x = (v) => (v == null ? '—' : `${f(v, 2)}×`)
   return `\n${rows.map((r) => `- ${r.target} ÷ ${FLOOR}: CPU ${r.cpu_unit} ${x(r.cpu_ratio)} (${f(r.cpu, 1)} / ${f(r.cpu_floor, 1)})` +
     (r.rss_kb == null ? '' : `, RSS/open stream ${x(r.rss_ratio)} (${f(r.rss_kb, 1)} / ${f(r.rss_kb_floor, 1)} KB)`) +
-    `, p50 ${r.p50_added_us == null ? '—' : r.cpu_unit === 'µs/req' ? `${r.p50_added_us >= 0 ? '+' : ''}${f(r.p50_added_us)} µs` : `${r.p50_added_us >= 0 ? '+' : ''}${ms(r.p50_added_us)} ms`} over ${FLOOR}`).join('\n')}\n`;
+    `, p50 ${r.p50_added_us == null ? '—' : r.cpu_unit === 'µs/req' ? `${r.p50_added_us >= 0 ? '+' : ''}${f(r.p50_added_us)} µs` : `${r.p50_added_us >= 0 ? '+' : ''}${ms(r.p50_added_us)} ms`} over ${FLOOR}`).join('\n')}\n`
 }
 
-function warmupText(w) {
-  if (!w) return '';
-  return w.streams ? `; warm-up per fresh process ${w.streams} streams × ${w.frames} frames (${w.concurrency} at once), sequential ${w.sequential_requests} requests`
-    : '; no warm-up';
+function warmupText (w) {
+  if (!w) return ''
+  return w.streams
+    ? `; warm-up per fresh process ${w.streams} streams × ${w.frames} frames (${w.concurrency} at once), sequential ${w.sequential_requests} requests`
+    : '; no warm-up'
 }
 
-export function markdown({ meta, scenarios, results, notes, profiles }) {
-  let md = `## llm-relay bench, ${meta.date}\n\n${meta.machine}; scale ${meta.scale}${warmupText(meta.warmup)}${meta.profile ? '; **--profile on: CPU figures include the profiler**' : ''}\n`;
-  const overFloor = floorRatios(results);
+export function markdown ({ meta, scenarios, results, notes, profiles }) {
+  let md = `## llm-relay bench, ${meta.date}\n\n${meta.machine}; scale ${meta.scale}${warmupText(meta.warmup)}${meta.profile ? '; **--profile on: CPU figures include the profiler**' : ''}\n`
+  const overFloor = floorRatios(results)
   for (const [name, sc] of Object.entries(scenarios)) {
-    const rows = results.filter((r) => r.scenario === name);
-    if (!rows.length) continue;
-    const d = rows.find((r) => r.target === 'direct' && !r.error);
-    md += `\n### ${name}: ${describe(name, sc)}\n\n`;
-    md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d);
-    md += floorLines(overFloor.filter((r) => r.scenario === name));
+    const rows = results.filter((r) => r.scenario === name)
+    if (!rows.length) continue
+    const d = rows.find((r) => r.target === 'direct' && !r.error)
+    md += `\n### ${name}: ${describe(name, sc)}\n\n`
+    md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d)
+    md += floorLines(overFloor.filter((r) => r.scenario === name))
   }
-  md += '\n### Targets (from the issue)\n\n| target | measured | met |\n|---|---|---|\n';
-  for (const g of goals(results)) md += `| ${g.goal} | ${g.measured} | ${g.verdict} |\n`;
-  if (notes.length) md += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  md += '\n### Targets (from the issue)\n\n| target | measured | met |\n|---|---|---|\n'
+  for (const g of goals(results)) md += `| ${g.goal} | ${g.measured} | ${g.verdict} |\n`
+  if (notes.length) md += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`
   for (const p of profiles ?? []) {
     // V8's sampler ticks on wall time: while the relay is runnable but descheduled
     // the tick lands where it stopped, most often in writev (whose wake-up of the
     // reader preempts it), so profile time above the measured CPU is that.
     md += `\n#### Profile ${p.name}: ${p.busy_ms} ms sampled, ${p.cpu_ms} ms CPU measured (self time; samples beyond the CPU are time spent descheduled)\n\n` +
-      '| where | % |   | function | % |\n|---|---|---|---|---|\n';
+      '| where | % |   | function | % |\n|---|---|---|---|---|\n'
     for (let i = 0; i < Math.max(p.groups.length, p.functions.length); i++) {
-      const [g, fn] = [p.groups[i], p.functions[i]];
-      md += `| ${g ? `\`${g.name}\`` : ''} | ${g?.pct ?? ''} | | ${fn ? `\`${fn.name}\`` : ''} | ${fn?.pct ?? ''} |\n`;
+      const [g, fn] = [p.groups[i], p.functions[i]]
+      md += `| ${g ? `\`${g.name}\`` : ''} | ${g?.pct ?? ''} | | ${fn ? `\`${fn.name}\`` : ''} | ${fn?.pct ?? ''} |\n`
     }
   }
-  return md;
+  return md
 }

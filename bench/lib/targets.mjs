@@ -1,45 +1,54 @@
 // What the load generator talks to. start() gives a fresh process per scenario
 // (so heap and JIT state do not leak from one scenario into the next) and
 // returns { url, pids(), stop() }.
-import { existsSync, mkdirSync, writeFileSync, readFileSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { launch, stop, freePort, waitReady } from './launch.mjs';
-import { processTree } from './proc.mjs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { launch, stop, freePort, waitReady } from './launch.mjs'
+import { processTree } from './proc.mjs'
 
-const TOKEN = 'sk-bench';
-const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true; } catch { return false; } };
+const TOKEN = 'sk-bench'
+const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true } catch { return false } }
 
 // A Node target must see only what the bench sets: an inherited proxy variable or
 // config path would change what is measured.
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env)
-  .filter(([k]) => !/^(RELAY_|UPSTREAM|REDIS_URL$|CORS_ORIGINS$|HTTPS?_PROXY$|NO_PROXY$|PORT$)/i.test(k)));
-function relayEnv(port, mockPort, config) {
+  .filter(([k]) => !/^(RELAY_|UPSTREAM|REDIS_URL$|CORS_ORIGINS$|HTTPS?_PROXY$|NO_PROXY$|PORT$)/i.test(k)))
+function relayEnv (port, mockPort, config) {
   return {
-    ...cleanEnv(), NODE_ENV: 'production', RELAY_CONFIG: config, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-    UPSTREAM_URL: `http://127.0.0.1:${mockPort}/v1`, UPSTREAM_API_KEY: 'sk-upstream', RELAY_API_KEYS: TOKEN,
-  };
+    ...cleanEnv(),
+    NODE_ENV: 'production',
+    RELAY_CONFIG: config,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    UPSTREAM_URL: `http://127.0.0.1:${mockPort}/v1`,
+    UPSTREAM_API_KEY: 'sk-upstream',
+    RELAY_API_KEYS: TOKEN,
+  }
 }
 
 /** ctx: { root, cli (the relay's entry), mockPort, logDir, profileDir (or null) } */
-export function targets(ctx) {
-  const { cli } = ctx;
+export function targets (ctx) {
+  const { cli } = ctx
   // The relay as shipped: its own config/default.json (global cap 10,000 streams,
   // enough for open10k), named explicitly so no RELAY_CONFIG from the caller leaks in.
-  const config = join(ctx.root, 'config', 'default.json');
+  const config = join(ctx.root, 'config', 'default.json')
   // A Node target: a fresh process per scenario, its whole process tree measured,
   // ready when /healthz answers 200, optionally under V8's sampling profiler.
   const nodeTarget = (name, format, entry, env, query = '') => ({
-    name, format,
+    name,
+    format,
     unavailable: existsSync(entry) ? null : `${entry} not found${entry === cli ? ' (npm run build)' : ''}`,
-    async start(tag) {
-      const port = await freePort();
+    async start (tag) {
+      const port = await freePort()
       const prof = ctx.profileDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`] : [];
-      const logFile = join(ctx.logDir, `${name}.log`);
-      const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
-      const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir });
-      try { await waitReady(`http://127.0.0.1:${port}/healthz`, child); } catch (e) { await stop(child); throw e; }
+        ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`]
+        : []
+      const logFile = join(ctx.logDir, `${name}.log`)
+      const logFrom = existsSync(logFile) ? statSync(logFile).size : 0
+      const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir })
+      try { await waitReady(`http://127.0.0.1:${port}/healthz`, child) } catch (e) { await stop(child); throw e }
       return {
         url: `http://127.0.0.1:${port}/v1/chat/completions${query}`,
         pids: () => processTree(child.pid),
@@ -47,13 +56,13 @@ export function targets(ctx) {
         stop: () => stop(child, ctx.profileDir ? 20_000 : 5000),
         // the relay at LOG_LEVEL=warn and the floors log nothing when healthy: whatever they did log is worth a note
         logged: () => readFileSync(logFile, 'utf8').slice(logFrom).split('\n').filter(Boolean),
-      };
+      }
     },
-  });
+  })
   const relay = (name, format) => ({
     ...nodeTarget(name, format, cli, (port) => relayEnv(port, ctx.mockPort, config), format === 'content' ? '?format=content' : ''),
     token: TOKEN,
-  });
+  })
   // The floors (bench/targets/): the same forwarding with nothing of the relay's own,
   // so the relay's figures split into what Node + undici (+ Fastify) cost anyway and
   // what the relay adds. No auth: no token.
@@ -61,19 +70,29 @@ export function targets(ctx) {
     ...nodeTarget(name, 'openai', join(ctx.root, 'bench/targets', `${name}.mjs`),
       (port) => ({ ...cleanEnv(), NODE_ENV: 'production', PORT: String(port), UPSTREAM: `http://127.0.0.1:${ctx.mockPort}` })),
     token: null,
-  });
+  })
 
   return [
-    { name: 'direct', format: 'openai', token: null, unavailable: null,
-      start: async () => ({ url: `http://127.0.0.1:${ctx.mockPort}/v1/chat/completions`, pids: () => [], stop: async () => {} }) },
+    {
+      name: 'direct',
+      format: 'openai',
+      token: null,
+      unavailable: null,
+      start: async () => ({ url: `http://127.0.0.1:${ctx.mockPort}/v1/chat/completions`, pids: () => [], stop: async () => {} })
+    },
     // Optional anchor: the issue's CPU targets are relative to nginx, so when it is
     // installed it runs in the same run (master + 1 worker, unbuffered, keep-alive upstream).
-    { name: 'nginx', format: 'openai', token: null, optional: true, skips: ['open10k'],
+    {
+      name: 'nginx',
+      format: 'openai',
+      token: null,
+      optional: true,
+      skips: ['open10k'],
       unavailable: hasNginx() ? null : 'nginx not installed (apt-get install nginx-light); reference figures used',
-      async start(tag) {
-        const port = await freePort();
-        const dir = join(ctx.logDir, `nginx-${tag}`);
-        mkdirSync(dir, { recursive: true });
+      async start (tag) {
+        const port = await freePort()
+        const dir = join(ctx.logDir, `nginx-${tag}`)
+        mkdirSync(dir, { recursive: true })
         writeFileSync(join(dir, 'nginx.conf'), `daemon off; master_process on; worker_processes 1;
 pid ${dir}/nginx.pid; error_log ${dir}/error.log warn; worker_rlimit_nofile 20000;
 events { worker_connections 16000; }
@@ -87,15 +106,16 @@ http {
     location /v1/ { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_read_timeout 300s; }
   }
 }
-`);
-        const child = launch('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { logDir: ctx.logDir });
-        try { await waitReady(`http://127.0.0.1:${port}/v1/models`, child); } catch (e) { await stop(child); throw e; }
-        return { url: `http://127.0.0.1:${port}/v1/chat/completions`, pids: () => processTree(child.pid), stop: () => stop(child) };
-      } },
+`)
+        const child = launch('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { logDir: ctx.logDir })
+        try { await waitReady(`http://127.0.0.1:${port}/v1/models`, child) } catch (e) { await stop(child); throw e }
+        return { url: `http://127.0.0.1:${port}/v1/chat/completions`, pids: () => processTree(child.pid), stop: () => stop(child) }
+      }
+    },
     { ...relay('relay-openai', 'openai') },
     // content rewriting applies to streams; a stream:false reply is the same JSON as openai's
     { ...relay('relay-content', 'content'), skips: ['sequential'] },
     floor('floor-node'),
     floor('floor-fastify'),
-  ];
+  ]
 }

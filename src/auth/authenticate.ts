@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidApiKeyError } from '../errors.js'
+import { bearerToken } from './bearer.js'
 import { ANONYMOUS, type ClientIdentity, type Keyring } from './keyring.js'
-
-const BEARER = /^Bearer\s+(.+)$/i
 
 /**
  * Resolves the caller from `Authorization: Bearer <token>` (SPEC §4). With no
@@ -15,8 +14,8 @@ export function authenticate (request: FastifyRequest, keyring: Keyring): Client
   if (header === undefined || header === '') {
     throw InvalidApiKeyError({}, 'Missing API key: send "Authorization: Bearer <token>"')
   }
-  const match = BEARER.exec(header)
-  const identity = match ? keyring.find((match[1] as string).trim()) : undefined
+  const token = bearerToken(header)
+  const identity = token === undefined ? undefined : keyring.find(token)
   if (!identity) throw InvalidApiKeyError({}, 'Invalid API key')
   return identity
 }

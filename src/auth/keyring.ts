@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { KeyConfig } from '../config/resolve.js'
+import { tokenDigest } from './bearer.js'
 
 /** The identity a request runs under: a configured key, or anonymous on loopback. */
 export interface ClientIdentity {
@@ -39,7 +40,7 @@ export function createKeyring (keys: KeyConfig[]): Keyring {
   return {
     required: entries.length > 0,
     find (token) {
-      const digest = createHash('sha256').update(token).digest()
+      const digest = tokenDigest(token)
       let found: ClientIdentity | undefined
       for (const entry of entries) {
         if (timingSafeEqual(digest, entry.digest) && found === undefined) found = entry.identity

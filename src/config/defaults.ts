@@ -7,6 +7,7 @@ export const DEFAULT_PORT = 8080
 export const DEFAULT_CONFIG_PATH = 'config/default.json'
 
 export const DEFAULT_FORMAT = 'openai'
+export const DEFAULT_UPSTREAM_KIND = 'openai'
 export const DEFAULT_HEARTBEAT_MS = 15_000
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
@@ -27,15 +28,19 @@ export const DEFAULT_STREAM_LEASE_MS = 10_000
 export const DEFAULT_REDIS_PREFIX = 'llm-relay:'
 
 /**
- * What one process was measured to hold (bench/README.md: 9,950 streams open at once, no error,
- * ~25 KB each). Every stream needs two file descriptors, so the process's `ulimit -n` must allow
- * twice this; a smaller machine sets it lower.
+ * What one process was measured to hold (bench/README.md, open10k). Every stream needs two file
+ * descriptors, so the process's `ulimit -n` must allow twice this; a smaller machine sets it lower.
  */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000
 /** A loop lagging a whole second on average is already failing its streams' heartbeats and deadlines. */
 export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 1000
 export const DEFAULT_PRESSURE_SAMPLE_INTERVAL_MS = 1000
 export const DEFAULT_PRESSURE_RETRY_AFTER_S = 10
+/**
+ * Retry-After (seconds) when the relay itself turns work away for a short while: draining on
+ * shutdown (/readyz, new requests, streams ended by it) and the global stream cap.
+ */
+export const DEFAULT_RETRY_AFTER_S = 5
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
 export const DEFAULT_BODY_LIMIT_BYTES = 4_194_304
 

@@ -3,7 +3,8 @@ import { resolve as resolvePath } from 'node:path'
 import { ConfigError } from './config-error.js'
 import { httpUrl, redisUrl, resolveConfig, type RelayConfig } from './resolve.js'
 import type { RelayConfigInput, UpstreamInput } from './schema.js'
-import { DEFAULT_CONFIG_PATH, ENV_UPSTREAM_NAME } from './defaults.js'
+import { KIND_NAMES, isKindName } from '../upstream/kinds/index.js'
+import { DEFAULT_CONFIG_PATH, DEFAULT_UPSTREAM_KIND, ENV_UPSTREAM_NAME } from './defaults.js'
 
 export interface LoadConfigOptions {
   /** Environment to read; default `process.env`. */
@@ -90,8 +91,8 @@ function applyEnv (input: RelayConfigInput, env: Record<string, string | undefin
 
   const url = nonEmpty(env.UPSTREAM_URL)
   if (url) {
-    const kind = nonEmpty(env.UPSTREAM_KIND) ?? 'openai'
-    if (kind !== 'openai' && kind !== 'xinference') throw new ConfigError('UPSTREAM_KIND', `must be "openai" or "xinference" (got ${JSON.stringify(kind)})`)
+    const kind = nonEmpty(env.UPSTREAM_KIND) ?? DEFAULT_UPSTREAM_KIND
+    if (!isKindName(kind)) throw new ConfigError('UPSTREAM_KIND', `must be ${KIND_NAMES.map((name) => JSON.stringify(name)).join(' or ')} (got ${JSON.stringify(kind)})`)
     const upstream: UpstreamInput = { name: ENV_UPSTREAM_NAME, kind, baseUrl: httpUrl(url, 'UPSTREAM_URL'), models: commaList(env.UPSTREAM_MODELS) ?? ['*'] }
     const apiKey = nonEmpty(env.UPSTREAM_API_KEY)
     if (apiKey) upstream.apiKey = apiKey

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type FormatName, type RelayConfigInput, type UpstreamKindName } from './schema.js'
 import { ConfigError, pointerToPath } from './config-error.js'
+import { tokenDigest } from '../auth/bearer.js'
 import * as D from './defaults.js'
+import { KINDS } from '../upstream/kinds/index.js'
 
 export interface UpstreamConfig {
   name: string
@@ -31,7 +32,7 @@ export interface RelayConfig {
   port: number
   upstreams: UpstreamConfig[]
   aliases: Record<string, string>
-  /** Failover and the failing-upstream breaker (upstream/failover.ts, upstream/health.ts). */
+  /** Failover and the failing-upstream breaker (upstream/failover.ts, upstream/breaker.ts). */
   failover: { failureThreshold: number, cooldownMs: number }
   /** Outbound proxy for upstream calls; undefined: connect directly. `noProxy` is '' when none. */
   proxy: { httpProxy: string | undefined, httpsProxy: string | undefined, noProxy: string } | undefined
@@ -124,7 +125,7 @@ function describe (message: string, value: unknown): string {
 
 function resolveUpstream (u: NonNullable<RelayConfigInput['upstreams']>[number], i: number): UpstreamConfig {
   const path = `upstreams[${i}]`
-  const kind = u.kind ?? 'openai'
+  const kind = u.kind ?? D.DEFAULT_UPSTREAM_KIND
   return {
     name: u.name,
     kind,
@@ -132,8 +133,8 @@ function resolveUpstream (u: NonNullable<RelayConfigInput['upstreams']>[number],
     apiKey: u.apiKey === '' ? undefined : u.apiKey,
     models: u.models?.length ? u.models : ['*'],
     headers: { ...u.headers },
-    // Xinference's OpenAI layer does not document stream_options, so it is not asked for there.
-    includeUsage: u.includeUsage ?? kind === 'openai',
+    // Asked for where the kind understands it (Xinference's OpenAI layer does not document stream_options).
+    includeUsage: u.includeUsage ?? KINDS[kind].supportsIncludeUsage,
   }
 }
 
@@ -144,7 +145,7 @@ function resolveKey (k: NonNullable<RelayConfigInput['keys']>[number], i: number
   }
   return {
     name: k.name,
-    sha256: k.keySha256 !== undefined ? k.keySha256.toLowerCase() : sha256Hex(k.key as string),
+    sha256: k.keySha256 !== undefined ? k.keySha256.toLowerCase() : tokenDigest(k.key as string).toString('hex'),
     models: k.models?.length ? k.models : ['*'],
     requestsPerMinute: k.requestsPerMinute,
     maxConcurrentStreams: k.maxConcurrentStreams,
@@ -198,9 +199,4 @@ function assertUnique (names: string[], list: string, field: string): void {
     if (seen.has(name)) throw new ConfigError(`${list}[${i}].${field}`, `duplicate ${field} ${JSON.stringify(name)}`)
     seen.add(name)
   })
-}
-
-/** Hex SHA-256, the form in which client tokens are kept and compared. */
-export function sha256Hex (text: string): string {
-  return createHash('sha256').update(text).digest('hex')
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FORMAT_NAMES } from '../formats/index.js'
+import { KIND_NAMES } from '../upstream/kinds/index.js'
 
 /**
  * The config file's shape (SPEC §3). One TypeBox schema gives both the
@@ -9,19 +10,20 @@ import { FORMAT_NAMES } from '../formats/index.js'
 const closed = { additionalProperties: false } as const
 
 // Derived from the formats registry, so a new format needs no edit here.
-export const FormatName = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
-export type FormatName = Static<typeof FormatName>
+export const FormatNameSchema = Type.Union(FORMAT_NAMES.map((name) => Type.Literal(name)))
+export type FormatName = Static<typeof FormatNameSchema>
 
-export const UpstreamKindName = Type.Union([Type.Literal('openai'), Type.Literal('xinference')])
-export type UpstreamKindName = Static<typeof UpstreamKindName>
+// Derived from the kinds registry (upstream/kinds/index.ts), so a new kind needs no edit here.
+const UpstreamKindNameSchema = Type.Union(KIND_NAMES.map((name) => Type.Literal(name)))
+export type UpstreamKindName = Static<typeof UpstreamKindNameSchema>
 
 const PositiveMs = Type.Integer({ minimum: 1 })
 
-export const UpstreamSchema = Type.Object({
+const UpstreamSchema = Type.Object({
   /** Unique name, used in logs and metrics. */
   name: Type.String({ minLength: 1 }),
   /** Wire dialect of the server; `openai` covers OpenAI, vLLM, Ollama, LM Studio. */
-  kind: Type.Optional(UpstreamKindName),
+  kind: Type.Optional(UpstreamKindNameSchema),
   /** Base URL including the API prefix, e.g. `https://api.openai.com/v1`. */
   baseUrl: Type.String({ minLength: 1 }),
   /** Sent upstream as `Authorization: Bearer …`; use `${NAME}` to read it from the environment. */
@@ -35,7 +37,7 @@ export const UpstreamSchema = Type.Object({
 }, closed)
 export type UpstreamInput = Static<typeof UpstreamSchema>
 
-export const KeySchema = Type.Object({
+const KeySchema = Type.Object({
   /** Shown in logs and metrics instead of the token. */
   name: Type.String({ minLength: 1 }),
   /** The bearer token clients send. */
@@ -53,7 +55,7 @@ export const KeySchema = Type.Object({
   /** Streams this key may have open at once; over it: 429 `rate_limited` with Retry-After. Default: unlimited. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Default frame format for this key's streams. */
-  format: Type.Optional(FormatName),
+  format: Type.Optional(FormatNameSchema),
 }, closed)
 export type KeyInput = Static<typeof KeySchema>
 
@@ -90,7 +92,7 @@ export const ConfigSchema = Type.Object({
   /** Serve without client tokens on a non-loopback address. */
   allowAnonymous: Type.Optional(Type.Boolean()),
   cors: Type.Optional(Type.Object({ origins: Type.Array(Type.String({ minLength: 1 })) }, closed)),
-  format: Type.Optional(FormatName),
+  format: Type.Optional(FormatNameSchema),
   heartbeatMs: Type.Optional(PositiveMs),
   timeouts: Type.Optional(Type.Object({
     connectMs: Type.Optional(PositiveMs),
@@ -117,7 +119,7 @@ export const ConfigSchema = Type.Object({
     /** Put before every key and channel name, so several relays (or other apps) can share one Redis. Default `llm-relay:`. */
     prefix: Type.Optional(Type.String()),
   }, closed)),
-  /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 1000. */
+  /** Streams open at once across all keys; over it: 503 `unavailable` with Retry-After. Default 10000. */
   maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1 })),
   /**
    * Load shedding (SPEC §9, @fastify/under-pressure): while the process is over

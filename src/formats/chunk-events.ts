@@ -1,4 +1,4 @@
-import type { Endpoint } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 import { deltaText, reasoningText, type Chunk } from './chunk-fields.js'
 import { ToolCallAssembler, type ToolCall } from './tool-calls.js'
 import type { StreamEvent } from './types.js'

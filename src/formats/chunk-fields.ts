@@ -1,4 +1,4 @@
-import type { Endpoint } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 import type { StreamSummary, Usage } from './types.js'
 
 /** The parts of an OpenAI stream chunk the formats read. */

@@ -1,4 +1,5 @@
 import { errorEnvelope, type RelayError } from '../errors.js'
+import { withModel } from './alias.js'
 import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
 import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
@@ -45,7 +46,7 @@ class OpenAiWriter implements FrameWriter {
     return DONE
   }
 
-  /** What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (PROTOCOLS §2). */
+  /** What OpenAI itself sends mid-stream, with no `event:` line so every SDK version reads it (SPEC §5). */
   error (err: RelayError): string {
     return `data: ${JSON.stringify(errorEnvelope(err))}\n\n`
   }
@@ -53,7 +54,7 @@ class OpenAiWriter implements FrameWriter {
 
 /**
  * For an EventSource reader the relay puts `id: n` in front of each frame
- * (the SDKs ignore `id:` lines, PROTOCOLS §2), so a reconnect can resume.
+ * (the SDKs ignore `id:` lines), so a reconnect can resume.
  * Data that spanned several `data:` lines upstream keeps doing so.
  */
 function renderEvent (event: StreamEvent, id: number): string | undefined {
@@ -69,22 +70,6 @@ function renderEvent (event: StreamEvent, id: number): string | undefined {
     case 'tool_call':
       return undefined
   }
-}
-
-/**
- * The first `"model": "…"` member is the chunk's own (OpenAI-style servers put it
- * before `choices`, and an unescaped quote cannot occur inside a string value),
- * so replacing that text changes the model and not one other byte of the frame.
- * A frame without it is re-encoded as a last resort.
- */
-const MODEL_MEMBER = /"model"\s*:\s*"(?:[^"\\]|\\.)*"/
-
-function withModel (data: string, alias: string): string {
-  const replaced = data.replace(MODEL_MEMBER, () => `"model":${JSON.stringify(alias)}`)
-  if (replaced !== data || !data.includes('"model"')) return replaced
-  const chunk = JSON.parse(data) as Chunk
-  chunk.model = alias
-  return JSON.stringify(chunk)
 }
 
 /** `data: …` with LF line ends; data that spanned several `data:` lines keeps doing so. */

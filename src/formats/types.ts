@@ -1,5 +1,5 @@
 import type { RelayError, errorEnvelope } from '../errors.js'
-import type { Endpoint } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 import type { ToolCall } from './tool-calls.js'
 
 /** Token counts as OpenAI reports them; null when the upstream did not say (never guessed). */
@@ -32,7 +32,7 @@ export interface FormatContext {
 export type Out = string | Buffer | undefined
 
 /**
- * One stream's writer. The shared pipeline (streaming/relay-stream.ts) has
+ * One stream's writer. The shared pipeline (relay/relay-stream.ts) has
  * already sorted upstream events into frames, the end, and errors; a writer
  * only says how each looks in its format.
  */

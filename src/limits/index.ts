@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ClientIdentity } from '../auth/keyring.js'
+import { DEFAULT_RETRY_AFTER_S } from '../config/defaults.js'
 import type { RelayConfig } from '../config/resolve.js'
 import { RateLimitedError, UnavailableError } from '../errors.js'
 import type { RelayMetrics } from '../observability/metrics.js'
@@ -14,7 +15,7 @@ export type { LimitsRedis } from './redis-access.js'
 /** A key's own streams end soon enough that a short wait is worth it. */
 export const KEY_STREAMS_RETRY_AFTER_S = 2
 /** The whole relay is full: back off a little longer (or go to another replica). */
-export const GLOBAL_STREAMS_RETRY_AFTER_S = 5
+export const GLOBAL_STREAMS_RETRY_AFTER_S = DEFAULT_RETRY_AFTER_S
 
 const GLOBAL_SLOTS = 'streams:*'
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Usage } from '../formats/types.js'
-import type { Outcome } from '../streaming/request-state.js'
+import type { Outcome } from './request-state.js'
 import type { UpstreamObserver } from '../upstream/failover.js'
 import type { RequestSummary } from './request-log.js'
 
@@ -162,7 +162,7 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
 }
 
 /** The failover's reasons (`HTTP 503`, `connect error (ECONNREFUSED)`, …) as a small fixed set of label values. */
-export function reasonLabel (reason: string): string {
+function reasonLabel (reason: string): string {
   if (reason.startsWith('connect error')) return 'connect_error'
   if (reason.startsWith('connection reset')) return 'connection_reset'
   if (reason === 'timeout') return 'timeout'

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
-import type { Outcome, RequestState } from '../streaming/request-state.js'
+import type { Outcome, RequestState } from './request-state.js'
 
 /** The fields of a request's log line that the metrics read too (observability/metrics.ts). */
 export interface RequestSummary {
@@ -75,4 +75,3 @@ export function logRequestSummary (request: FastifyRequest, reply: FastifyReply,
 function round (ms: number): number {
   return Math.round(ms * 100) / 100
 }
-

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { RelayContext } from '../context.js'
-import { forward } from './forward.js'
+import { forward } from '../relay/forward.js'
 
 /** The three forwarding endpoints (SPEC §4); all share one code path. */
 export function completionRoutes (app: FastifyInstance, ctx: RelayContext): void {

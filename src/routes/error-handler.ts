@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  InvalidRequestError, NotFoundError, RequestTooLargeError, UnsupportedMediaTypeError,
+  InternalError, InvalidRequestError, NotFoundError, RequestTooLargeError, UnsupportedMediaTypeError,
   errorEnvelope, isRelayError, type RelayError,
 } from '../errors.js'
 
@@ -41,12 +41,7 @@ function toRelayError (error: FastifyError, bodyLimitBytes: number, request: Fas
   if (error.statusCode === 404) return NotFoundError({}, error.message)
   if (error.statusCode === 413) return RequestTooLargeError({}, bodyLimitBytes)
   if (error.statusCode === 415) return UnsupportedMediaTypeError({}, error.message)
-  const internal = new Error('Internal error in the relay') as RelayError
-  internal.statusCode = 500
-  internal.type = 'api_error'
-  internal.relayCode = 'internal_error'
-  internal.param = null
-  return internal
+  return InternalError()
 }
 
 // Fastify's own error does not say which type it refused, so the message is built from the request.

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { DEFAULT_RETRY_AFTER_S } from '../config/defaults.js'
 import type { RelayContext } from '../context.js'
 
 /** Liveness and readiness (SPEC §4, §9): /readyz turns 503 as soon as shutdown begins. */
@@ -6,7 +7,7 @@ export function healthRoutes (app: FastifyInstance, ctx: RelayContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     if (ctx.draining) {
-      reply.code(503).header('retry-after', '5')
+      reply.code(503).header('retry-after', String(DEFAULT_RETRY_AFTER_S))
       return { status: 'draining' }
     }
     return { status: 'ready' }

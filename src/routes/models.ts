@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { authenticate } from '../auth/authenticate.js'
 import { modelAllowed } from '../auth/keyring.js'
 import type { RelayContext } from '../context.js'
-import type { ModelEntry, Upstream } from '../upstream/types.js'
+import type { ModelEntry } from '../upstream/kinds/types.js'
+import type { Upstream } from '../upstream/types.js'
 
 /** How long an upstream's own model list is reused before it is asked again. */
 const UPSTREAM_MODELS_TTL_MS = 30_000

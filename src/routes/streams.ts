@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { DEFAULT_RETRY_AFTER_S } from '../config/defaults.js'
 import type { RelayContext } from '../context.js'
 import { InvalidRequestError, NotFoundError, StreamCancelledError, UnavailableError } from '../errors.js'
 import { FORMATS, isFormatName } from '../formats/index.js'
-import { streamHeaders } from '../streaming/sse-headers.js'
-import { createMemoryStore } from '../streams/memory-store.js'
-import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../streams/numbering.js'
-import { startProducer, type Producer } from '../streams/producer.js'
-import { serveReader } from '../streams/reader.js'
-import type { StreamInfo, StreamStore } from '../streams/store.js'
-import type { StreamVerdict } from '../upstream/failover.js'
+import { streamHeaders } from '../sse/headers.js'
+import { createMemoryStore } from '../stream-log/memory-store.js'
+import { EVENT_FORMAT_NAMES as EVENT_FORMATS } from '../stream-log/numbering.js'
+import { startProducer, type Producer } from '../stream-log/producer.js'
+import { serveReader } from '../stream-log/reader.js'
+import type { StreamInfo, StreamStore } from '../stream-log/store.js'
+import { planForward, retarget, type ForwardPlan } from '../relay/plan.js'
+import { callUpstream } from '../upstream/call.js'
+import { withFailover, type StreamVerdict } from '../upstream/failover.js'
 import type { UpstreamResponse } from '../upstream/types.js'
-import { callUpstream, planForward, withFailover, type ForwardPlan } from './forward.js'
 
 /** 16 random bytes: the id is the only capability a reader needs, so ≥128 bits (SPEC §6). */
 const ID_BYTES = 16
@@ -37,7 +39,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
   // open readers, which only end once their generation does. (The CLI's drain gives them
   // shutdownGraceMs before this; a plain app.close() ends them at once.)
   app.addHook('preClose', async () => {
-    for (const producer of producers.values()) producer.cancel(UnavailableError({ retryAfter: 5 }, 'The relay is shutting down'), 'upstream_error')
+    for (const producer of producers.values()) producer.cancel(UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down'), 'upstream_error')
     await Promise.all([...producers.values()].map((p) => p.done))
   })
   app.addHook('onClose', async () => {
@@ -68,7 +70,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     // a failure is the stream's error event.
     let answered: { planned: ForwardPlan, response: UpstreamResponse, verdict: StreamVerdict | undefined }
     try {
-      answered = await withFailover(ctx, plan, state, controller.signal,
+      answered = await withFailover(ctx.router.attempts(plan.route, controller.signal), plan, retarget, state,
         async (planned, verdict) => ({ planned, response: await callUpstream(planned, 'chat', request, controller), verdict }))
     } catch (err) {
       // Not `signal.aborted`: graceful shutdown aborts the same controller, and that caller gets its 503.
@@ -85,9 +87,11 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     try {
       info = await store.create(id, { ttlMs: streams.ttlMs, format })
     } catch (err) {
-      // No generation will run: give the upstream call and its breaker verdict back (a trial slot).
+      // No generation will run: give the upstream call and its breaker verdict back (a trial slot),
+      // and the body (an upstream that already answered whole is past the abort's reach).
       verdict?.released()
       controller.abort(err)
+      response.body.destroy()
       throw err
     }
     const producer = startProducer({
@@ -130,7 +134,7 @@ export async function streamRoutes (app: FastifyInstance, ctx: RelayContext, sto
     const state = request.relayState
     state.stream = true
     state.format = name
-    // Nothing left to send: 204 is what makes an EventSource stop reconnecting (PROTOCOLS §1).
+    // Nothing left to send: 204 is what makes an EventSource stop reconnecting (SPEC §6).
     if (info.finished && (after >= (info.lastIds[name] ?? 0) || (info.delivered && !hasLastEventId(request)))) {
       state.outcome = 'completed'
       return reply.code(204).send()

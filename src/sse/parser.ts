@@ -60,10 +60,9 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 /**
  * One parser per stream. A class rather than a closure per helper: an open stream holds one
  * object with its state, its methods shared on the prototype (the closure form held seven
- * function objects and a context per stream: 770 B per parser, now 356 B, measured by heap
- * delta over 20,000 parsers; see bench/README.md on memory).
+ * function objects and a context per stream: bench/README.md on memory).
  */
-export function createSseParser(handlers: SseParserHandlers): SseParser {
+export function createSseParser (handlers: SseParserHandlers): SseParser {
   return new EventStreamParser(handlers)
 }
 
@@ -97,12 +96,12 @@ class EventStreamParser implements SseParser {
   #retry: number | undefined = undefined
   #hasField = false
 
-  constructor(handlers: SseParserHandlers) {
-    // No bound copies of push/end: call them as methods (two bound functions per open stream cost ~0.2 KB).
+  constructor (handlers: SseParserHandlers) {
+    // No bound copies of push/end: call them as methods (bound functions are held per open stream).
     this.#handlers = handlers
   }
 
-  #processLine(b: Buffer, s: number, e: number): void {
+  #processLine (b: Buffer, s: number, e: number): void {
     // §9.2.6: a line starting with ':' is a comment.
     if (b[s] === COLON) {
       const onComment = this.#handlers.onComment
@@ -158,7 +157,7 @@ class EventStreamParser implements SseParser {
   }
 
   /** A blank line ended the block whose bytes are `raw`: reset first, then fire (if there is data). */
-  #dispatch(raw: Buffer): void {
+  #dispatch (raw: Buffer): void {
     const fire = this.#hasData
     const ev: SseEvent = { event: this.#event, data: this.#data, id: this.#id, retry: this.#retry }
     this.#resetBlock()
@@ -167,7 +166,7 @@ class EventStreamParser implements SseParser {
   }
 
   /** Dispatches the block held in `acc` and hands `acc` over (see its comment). */
-  #dispatchAcc(): void {
+  #dispatchAcc (): void {
     const raw = (this.#acc as Buffer).subarray(0, this.#accLen)
     this.#acc = undefined
     this.#accLen = 0
@@ -175,7 +174,7 @@ class EventStreamParser implements SseParser {
   }
 
   /** Appends `buf[start, end)` to `acc`, growing it by doubling. */
-  #append(buf: Buffer, start: number, end: number): void {
+  #append (buf: Buffer, start: number, end: number): void {
     const need = this.#accLen + end - start
     let acc = this.#acc
     if (acc === undefined || acc.length < need) {
@@ -194,7 +193,7 @@ class EventStreamParser implements SseParser {
   }
 
   /** Runs once per stream on its first bytes: strips one leading BOM, which may arrive split. */
-  #stripBom(buf: Buffer): Buffer {
+  #stripBom (buf: Buffer): Buffer {
     const held = this.#bom // BOM-prefix bytes held back from earlier chunks
     let bom = held
     let i = 0
@@ -215,7 +214,7 @@ class EventStreamParser implements SseParser {
     return held === 0 ? buf : Buffer.concat([BOM.subarray(0, held), buf])
   }
 
-  push(chunk: Buffer | Uint8Array): void {
+  push (chunk: Buffer | Uint8Array): void {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     if (this.#bom !== -1) buf = this.#stripBom(buf)
     const len = buf.length
@@ -318,7 +317,7 @@ class EventStreamParser implements SseParser {
     }
   }
 
-  end(): boolean {
+  end (): boolean {
     let pending: boolean
     if (this.#deferred) {
       // The stream ended right after a blank line's CR: the block is complete, dispatch it.
@@ -340,7 +339,7 @@ class EventStreamParser implements SseParser {
   }
 
   /** Empties the current block's fields (after a dispatch, and at the end of input). */
-  #resetBlock(): void {
+  #resetBlock (): void {
     this.#event = ''
     this.#data = ''
     this.#hasData = false

@@ -3,8 +3,8 @@ import { StreamBufferFullError, UpstreamError, errorEnvelope } from '../errors.j
 import type { FrameFormat, StreamEvent } from '../formats/types.js'
 import type { RedisConnection } from '../redis/connection.js'
 import { runScript, type RedisScript } from '../redis/script.js'
-import { EVENT_FORMATS } from '../streams/numbering.js'
-import { isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from '../streams/store.js'
+import { EVENT_FORMATS } from './numbering.js'
+import { isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import { startLease, watchOrphans } from './redis-lease.js'
 import * as S from './redis-scripts.js'
 
@@ -164,8 +164,16 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
       const now = Date.now()
       const k = S.streamKeys(prefix, id)
       const info: StreamInfo = {
-        id, format: options.format, createdAt: now, expiresAt: now + options.ttlMs,
-        lastSeq: 0, lastIds: {}, finished: false, delivered: false, readers: 0, readersChangedAt: now,
+        id,
+        format: options.format,
+        createdAt: now,
+        expiresAt: now + options.ttlMs,
+        lastSeq: 0,
+        lastIds: {},
+        finished: false,
+        delivered: false,
+        readers: 0,
+        readersChangedAt: now,
       }
       const created = await run('create', S.CREATE, [k.info, k.events, S.instanceKey(prefix, instance)],
         [now, info.expiresAt, options.ttlMs, options.format, instance, now + maxGenerationMs + options.ttlMs, leaseTtl])

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpstreamConfig } from '../config/resolve.js'
 import { DEMO_MODEL } from '../config/defaults.js'
 import { openaiKind } from './kinds/openai.js'
-import type { ModelEntry, Upstream, UpstreamCall, UpstreamResponse } from './types.js'
+import type { ModelEntry } from './kinds/types.js'
+import type { BodySink, Upstream, UpstreamBody, UpstreamCall, UpstreamResponse } from './types.js'
 
 /** Pace of the demo's tokens: slow enough to watch, fast enough for a test. */
 const TOKEN_DELAY_MS = 30
@@ -29,7 +30,7 @@ export function createDemoUpstream (config: UpstreamConfig): Upstream {
       return {
         statusCode: 200,
         headers: { 'content-type': 'text/event-stream' },
-        body: Readable.from(frames(call, tokens, wantUsage), { objectMode: false }),
+        body: new ReadableBody(Readable.from(frames(call, tokens, wantUsage), { objectMode: false })),
       }
     },
     async listModels (): Promise<ModelEntry[]> {
@@ -108,5 +109,42 @@ function vector (text: string): number[] {
 }
 
 function json (value: unknown): UpstreamResponse {
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Readable.from([Buffer.from(JSON.stringify(value))]) }
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: new ReadableBody(Readable.from([Buffer.from(JSON.stringify(value))])) }
+}
+
+/** The demo's bodies are Readables (an async generator, a Buffer): this gives one the UpstreamBody shape. */
+class ReadableBody implements UpstreamBody {
+  readonly #stream: Readable
+
+  constructor (stream: Readable) {
+    this.#stream = stream
+  }
+
+  get paused (): boolean {
+    return this.#stream.isPaused()
+  }
+
+  read (sink: BodySink): void {
+    this.#stream
+      .on('data', (chunk: Buffer) => sink.onData(chunk))
+      .on('end', () => sink.onEnd())
+      .on('error', (err) => sink.onError(err))
+  }
+
+  pause (): void {
+    this.#stream.pause()
+  }
+
+  resume (): void {
+    this.#stream.resume()
+  }
+
+  destroy (): void {
+    this.#stream.destroy()
+  }
+
+  onClose (fn: () => void): void {
+    if (this.#stream.closed) fn()
+    else this.#stream.once('close', fn)
+  }
 }

@@ -1,7 +1,6 @@
-import { isRelayError } from '../errors.js'
-import type { BreakerState, UpstreamHealth } from './health.js'
-import type { Route } from './router.js'
-import type { Upstream } from './types.js'
+import { failureKind, isRelayError } from '../errors.js'
+import type { BreakerState, UpstreamHealth } from './breaker.js'
+import type { Route, Upstream } from './types.js'
 
 /** One upstream a request left for the next one, for the request's log line. */
 export interface RetryRecord {
@@ -82,11 +81,6 @@ export interface StreamVerdict {
 
 const RETRY_REASON = Symbol('relay.retryReason')
 
-// Failures that mean "this upstream did not take the request": safe to send it elsewhere.
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
-// The connection broke before any byte went to the client: the client cannot tell a retry happened.
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
-
 /** A 429 or a 5xx is worth another upstream; any other 4xx is the request's fault and would fail there too. */
 export function retryableStatus (status: number): boolean {
   return status === 429 || status >= 500
@@ -106,12 +100,15 @@ interface Verdict {
 }
 
 /** What a failure before the first byte says about the upstream. */
-export function classifyFailure (err: unknown): Verdict {
+function classifyFailure (err: unknown): Verdict {
   const marked = err && typeof err === 'object' ? (err as Record<symbol, unknown>)[RETRY_REASON] : undefined
   if (typeof marked === 'string') return { failure: true, retry: true, reason: marked }
+  // Not reached, or reset before any byte went to the client: this upstream did not take the
+  // request (the client cannot tell a retry happened), so it is safe to send it elsewhere.
   const code = causeCode(err)
-  if (code !== undefined && CONNECT_CODES.has(code)) return { failure: true, retry: true, reason: `connect error (${code})` }
-  if (code !== undefined && RESET_CODES.has(code)) return { failure: true, retry: true, reason: `connection reset (${code})` }
+  const kind = failureKind(code)
+  if (kind === 'unreachable' || kind === 'connect_timeout') return { failure: true, retry: true, reason: `connect error (${code})` }
+  if (kind === 'reset') return { failure: true, retry: true, reason: `connection reset (${code})` }
   // A slow upstream is unhealthy, but trying another would make the client wait a second first-byte timeout.
   if (isRelayError(err) && err.relayCode === 'upstream_timeout') return { failure: true, retry: false, reason: 'timeout' }
   return { failure: false, retry: false, reason: isRelayError(err) ? err.relayCode : 'error' }
@@ -205,6 +202,46 @@ export function createAttempts (route: Route, health: UpstreamHealth, signal: Ab
       observer.onRetry?.({ from: failedOne.name, to: next.name, model: route.upstreamModel, reason: verdict.reason })
       return next
     },
+  }
+}
+
+/** The part of a request's log line that failover fills in (observability/request-state.ts). */
+export interface FailoverLog {
+  /** The upstream being tried, then the one that served or failed last. */
+  upstream: string | undefined
+  /** The upstreams the request left, and why. */
+  retried: RetryRecord[]
+}
+
+/**
+ * Failover (SPEC §9), for a direct request and POST /v1/streams alike: runs
+ * `attempt` with the plan for each upstream of `attempts` in turn (`retarget`
+ * gives the plan for another upstream of the same route) until one succeeds.
+ * A connect error, reset, 429 or 5xx before anything reached the client moves
+ * to the next upstream (`attempts.failed` decides); otherwise, or once the
+ * request's signal aborted, or when none is left, it rejects with the last
+ * error. A stream may still break after that, so a streamed attempt gets the
+ * upstream's `verdict` to hand to the stream, which gives it when it ends.
+ */
+export async function withFailover<P extends { readonly stream: boolean }, T> (
+  attempts: Attempts,
+  plan: P,
+  retarget: (plan: P, upstream: Upstream) => P,
+  log: FailoverLog,
+  attempt: (plan: P, verdict: StreamVerdict | undefined) => Promise<T>
+): Promise<T> {
+  log.retried = attempts.retried
+  for (let upstream = attempts.first(); ;) {
+    log.upstream = upstream.name
+    try {
+      const result = await attempt(retarget(plan, upstream), plan.stream ? attempts.verdict() : undefined)
+      if (!plan.stream) attempts.succeeded()
+      return result
+    } catch (err) {
+      const next = attempts.failed(err)
+      if (next === undefined) throw err
+      upstream = next
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { bearer } from '../auth/bearer.js'
 
 /**
  * Header rules at the trust boundary (SPEC §4). Towards the upstream: the
@@ -39,7 +40,7 @@ export function outboundHeaders (client: IncomingHttpHeaders, options: OutboundH
   out['content-type'] = 'application/json'
   out.accept = options.accept
   out['x-request-id'] = options.requestId
-  if (options.apiKey) out.authorization = `Bearer ${options.apiKey}`
+  if (options.apiKey) out.authorization = bearer(options.apiKey)
   return out
 }
 

@@ -1,14 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
+import { bearer } from '../auth/bearer.js'
 import type { UpstreamConfig, RelayConfig } from '../config/resolve.js'
 import { mapUpstreamFailure } from '../errors.js'
 import { createDispatcher } from './dispatcher.js'
 import { outboundHeaders } from './headers.js'
-import { HttpBody } from './http-body.js'
-import { OneShotBody } from './one-shot-body.js'
-import type { UpstreamKind } from './kinds/types.js'
-import { ENDPOINT_PATHS, type Endpoint, type ModelEntry, type Upstream, type UpstreamCall, type UpstreamResponse } from './types.js'
+import { ResponseBody } from './response-body.js'
+import { OneShotBody } from './request-body.js'
+import { ENDPOINT_PATHS, type Endpoint } from './endpoint.js'
+import type { ModelEntry, UpstreamKind } from './kinds/types.js'
+import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
 
 /** How long a `GET /models` answer may take before the model list goes on without it. */
 const MODELS_TIMEOUT_MS = 5_000
@@ -22,7 +24,7 @@ const MODELS_TIMEOUT_MS = 5_000
  *
  * Calls go through `dispatcher.dispatch()` with a handler of our own rather
  * than `request()`: the body's chunks reach the SSE parser as undici's parser
- * produces them (http-body.ts), with no Readable in between, and the URL is
+ * produces them (response-body.ts), with no Readable in between, and the URL is
  * split into origin and path once here instead of parsed on every request.
  */
 export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, relay: RelayConfig, dispatcher?: Dispatcher): Upstream {
@@ -58,7 +60,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
           path: paths[call.endpoint],
           method: 'POST',
           headers,
-          // Not the string: undici would keep it (as a Buffer) until the response ends (one-shot-body.ts).
+          // Not the string: undici would keep it (as a Buffer) until the response ends (request-body.ts).
           // undici's docs (Dispatcher.md, DispatchOptions.body) accept an Iterable; its .d.ts lags behind.
           body: body as unknown as Readable,
           headersTimeout: firstByteMs,
@@ -70,7 +72,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
       const res = await request(`${config.baseUrl}/models`, {
         method: 'GET',
         dispatcher: agent,
-        headers: config.apiKey ? { ...config.headers, authorization: `Bearer ${config.apiKey}` } : { ...config.headers },
+        headers: config.apiKey ? { ...config.headers, authorization: bearer(config.apiKey) } : { ...config.headers },
         signal: AbortSignal.any([signal, AbortSignal.timeout(MODELS_TIMEOUT_MS)]),
         headersTimeout: MODELS_TIMEOUT_MS,
         bodyTimeout: MODELS_TIMEOUT_MS,
@@ -88,7 +90,7 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
 }
 
 /**
- * undici's handler for one call: the response (status, headers, an HttpBody)
+ * undici's handler for one call: the response (status, headers, a ResponseBody)
  * resolves the call; an error before it rejects the call with the relay's
  * error (or the abort reason when the caller aborted); an error after it
  * destroys the body with it. The caller's signal aborts the request: before
@@ -106,11 +108,11 @@ class CallHandler implements Dispatcher.DispatchHandler {
    * The call's promise callbacks until it settles, then undefined: they hold the promise, and a
    * settled promise holds its result (status, headers, body) for as long as it is reachable. This
    * handler lives as long as the stream does, so keeping them kept every stream's upstream
-   * headers alive (~0.5 KB per open stream, heap snapshot).
+   * headers alive.
    */
   #settle: { resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void } | undefined
   #controller: Dispatcher.DispatchController | undefined
-  #body: HttpBody | undefined
+  #body: ResponseBody | undefined
 
   constructor (signal: AbortSignal, upstreamName: string, resolve: (response: UpstreamResponse) => void, reject: (err: unknown) => void) {
     this.#signal = signal
@@ -140,11 +142,10 @@ class CallHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // undici's controller keeps the raw header Buffers (views into the socket's read chunk) for
-    // the whole response; the parsed `headers` are all the relay reads. Dropping them here saved
-    // 1.7 KB per open stream (heap snapshots, 3,000 idle streams: 91.9 -> 86.7 MB).
+    // the whole response; the parsed `headers` are all the relay reads (bench/README.md, memory).
     controller.rawHeaders = null
     if (statusCode < 200) return // 1xx: the real answer follows
-    const body = this.#body = new HttpBody(controller)
+    const body = this.#body = new ResponseBody(controller)
     const settle = this.#settle
     this.#settle = undefined
     // Aborted meanwhile: nobody will read this body.

@@ -3,10 +3,8 @@ import type { Upstream } from './types.js'
 
 /**
  * An error the upstream reported inside a stream (OpenAI's object, Xinference's
- * string) as a relay error, or undefined when the frame is not an error. Shared
- * by the direct stream and the EventSource producer. Throws on malformed JSON.
- * Callers only ask when the data contains an unescaped `"error"`, which cannot
- * occur inside a JSON string value, so ordinary frames never pay for this.
+ * string) as a relay error, or undefined when the frame is not an error; throws
+ * on malformed JSON. Asked only of frames with an error key (relay/stream-end.ts).
  */
 export function inBandError (upstream: Upstream, data: string): RelayError | undefined {
   const payload = JSON.parse(data) as unknown

@@ -10,8 +10,7 @@ import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
  *
  * It holds the callers' controllers rather than a controller of its own per call:
  * an AbortController with its signal, two listener maps and a forwarding
- * listener cost ~0.6 KB per open stream and a few µs per request (heap
- * snapshot and profile, bench/README.md), only to be used on shutdown.
+ * listener per open stream (bench/README.md), only to be used on shutdown.
  */
 export interface Inflight {
   /** Upstream requests running now. */
@@ -61,10 +60,7 @@ export function createInflight (): Inflight {
           remove(entry)
           throw err
         }
-        const body = response.body
-        // 'close' is emitted once: `on`, not `once`, saves its wrapper per call.
-        if (body.destroyed || body.closed) remove(entry)
-        else body.on('close', () => remove(entry))
+        response.body.onClose(() => remove(entry))
         return response
       },
     }

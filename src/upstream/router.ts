@@ -2,27 +2,11 @@ import type { RelayConfig } from '../config/resolve.js'
 import { ModelNotFoundError } from '../errors.js'
 import { createDemoUpstream } from './demo-upstream.js'
 import { createAttempts, type Attempts, type UpstreamObserver } from './failover.js'
-import { createUpstreamHealth, type BreakerState } from './health.js'
+import { createUpstreamHealth, type BreakerState } from './breaker.js'
 import { createHttpUpstream } from './http-upstream.js'
 import { createInflight } from './inflight.js'
-import { openaiKind } from './kinds/openai.js'
-import { xinferenceKind } from './kinds/xinference.js'
-import type { UpstreamKind } from './kinds/types.js'
-import type { Upstream } from './types.js'
-
-const KINDS: Record<string, UpstreamKind> = { openai: openaiKind, xinference: xinferenceKind }
-
-/** Where a request for a model goes. */
-export interface Route {
-  /** The name the client asked for (maybe an alias). */
-  publicModel: string
-  /** The name the upstream knows. */
-  upstreamModel: string
-  /** True when `publicModel` is an alias: `openai` frames then get their `model` rewritten back. */
-  aliased: boolean
-  /** Upstreams serving the model, in the order to try them. */
-  upstreams: Upstream[]
-}
+import { KINDS } from './kinds/index.js'
+import type { Route, Upstream } from './types.js'
 
 export interface Router {
   readonly upstreams: readonly Upstream[]
@@ -56,7 +40,7 @@ export function createRouter (config: RelayConfig): Router {
   const inflight = createInflight()
   const upstreams = config.upstreams.map((u) => inflight.track(u.kind === 'demo'
     ? createDemoUpstream(u)
-    : createHttpUpstream(u, KINDS[u.kind] as UpstreamKind, config)))
+    : createHttpUpstream(u, KINDS[u.kind], config)))
   const turn = new Map<string, number>()
   const observers = new Set<UpstreamObserver>()
   // One observer that fans out, so the request path does not care how many subscribed.

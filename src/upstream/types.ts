@@ -1,16 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/resolve.js'
-import type { UpstreamKind } from './kinds/types.js'
-
-/** The OpenAI endpoints the relay forwards. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings'
-
-export const ENDPOINT_PATHS: Record<Endpoint, string> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-}
+import type { Endpoint } from './endpoint.js'
+import type { ModelEntry, UpstreamKind } from './kinds/types.js'
 
 export interface UpstreamResponse {
   statusCode: number
@@ -19,25 +10,35 @@ export interface UpstreamResponse {
   body: UpstreamBody
 }
 
+/** Where an upstream body goes, in undici's own handler style; one sink per body. */
+export interface BodySink {
+  /** The next chunk, as it arrived. */
+  onData (chunk: Buffer): void
+  /** The body ended; nothing follows. */
+  onEnd (): void
+  /** The body failed (reset, idle timeout, the call aborted); nothing follows. */
+  onError (err: Error): void
+}
+
 /**
- * What the relay uses of a response body: the part of a Node Readable it
- * needs. A Readable is one (the demo upstream's); an HTTP upstream's is fed
- * straight by undici's dispatch handler (upstream/http-body.ts), without the
- * stream machinery per chunk.
+ * An upstream response body: one consumer (its sink) and explicit
+ * backpressure. An HTTP upstream's is fed by undici's dispatch handler
+ * (response-body.ts), the demo's by a Readable (demo-upstream.ts).
  */
-export interface UpstreamBody extends AsyncIterable<Buffer> {
-  on (event: 'data', listener: (chunk: Buffer) => void): this
-  on (event: 'end' | 'close', listener: () => void): this
-  on (event: 'error', listener: (err: Error) => void): this
-  once (event: 'end' | 'close', listener: () => void): this
-  once (event: 'error', listener: (err: Error) => void): this
-  pause (): this
-  resume (): this
-  isPaused (): boolean
-  destroy (error?: Error): this
-  readonly destroyed: boolean
-  readonly closed: boolean
-  readonly errored: Error | null
+export interface UpstreamBody {
+  /** Starts delivering to `sink`; chunks that arrived before come first. Call once. */
+  read (sink: BodySink): void
+  /** Holds the next chunks back, and the upstream with them (TCP backpressure), until resume(). */
+  pause (): void
+  resume (): void
+  readonly paused: boolean
+  /** Stops the body and aborts its request if still running; the sink hears nothing more. */
+  destroy (): void
+  /**
+   * Calls `fn` once the body is over (ended, failed or destroyed), at once if it
+   * is: when a call stops running (inflight.ts). One callback per body.
+   */
+  onClose (fn: () => void): void
 }
 
 export interface UpstreamCall {
@@ -66,10 +67,14 @@ export interface Upstream {
   close (): Promise<void>
 }
 
-export interface ModelEntry {
-  id: string
-  owned_by: string
-  created: number
+/** Where a request for a model goes (router.ts). */
+export interface Route {
+  /** The name the client asked for (maybe an alias). */
+  publicModel: string
+  /** The name the upstream knows. */
+  upstreamModel: string
+  /** True when `publicModel` is an alias: `openai` frames then get their `model` rewritten back. */
+  aliased: boolean
+  /** Upstreams serving the model, in the order to try them. */
+  upstreams: Upstream[]
 }
-
-export type { Dispatcher }

@@ -1,3 +1,4 @@
+/* eslint-disable no-template-curly-in-string -- the config's `${NAME}` references are what these tests write */
 import t from 'tap'
 import { spawnCli } from '../helpers/cli.js'
 

@@ -10,10 +10,22 @@ import { resolveConfig, type RelayConfig } from '../../src/config/resolve.js'
 /** The fields SPEC §3 names, so other config additions do not break this test. */
 function specFields (c: RelayConfig) {
   return {
-    host: c.host, port: c.port, upstreams: c.upstreams, aliases: c.aliases, keys: c.keys, allowAnonymous: c.allowAnonymous,
-    cors: c.cors, format: c.format, heartbeatMs: c.heartbeatMs, timeouts: c.timeouts, streams: c.streams,
-    maxConcurrentStreams: c.maxConcurrentStreams, shutdownGraceMs: c.shutdownGraceMs, bodyLimitBytes: c.bodyLimitBytes,
-    logLevel: c.logLevel, demo: c.demo,
+    host: c.host,
+    port: c.port,
+    upstreams: c.upstreams,
+    aliases: c.aliases,
+    keys: c.keys,
+    allowAnonymous: c.allowAnonymous,
+    cors: c.cors,
+    format: c.format,
+    heartbeatMs: c.heartbeatMs,
+    timeouts: c.timeouts,
+    streams: c.streams,
+    maxConcurrentStreams: c.maxConcurrentStreams,
+    shutdownGraceMs: c.shutdownGraceMs,
+    bodyLimitBytes: c.bodyLimitBytes,
+    logLevel: c.logLevel,
+    demo: c.demo,
   }
 }
 

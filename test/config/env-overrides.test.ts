@@ -22,10 +22,12 @@ t.test('defaults of the UPSTREAM_* family: kind openai, models *, no key', async
 
 t.test('UPSTREAM_URL replaces a file upstream named "default" and keeps the others', async (t) => {
   const cwd = t.testdir({
-    'c.json': JSON.stringify({ upstreams: [
-      { name: 'other', baseUrl: 'http://127.0.0.1:1/v1', models: ['a'] },
-      { name: 'default', baseUrl: 'http://127.0.0.1:2/v1', apiKey: 'old' },
-    ] }),
+    'c.json': JSON.stringify({
+      upstreams: [
+        { name: 'other', baseUrl: 'http://127.0.0.1:1/v1', models: ['a'] },
+        { name: 'default', baseUrl: 'http://127.0.0.1:2/v1', apiKey: 'old' },
+      ]
+    }),
   })
   const fileOnly = loadConfig({ env: { RELAY_CONFIG: 'c.json' }, argv: [], cwd })
   t.strictSame(fileOnly.upstreams.map((u) => [u.name, u.baseUrl, u.apiKey]), [['other', 'http://127.0.0.1:1/v1', undefined], ['default', 'http://127.0.0.1:2/v1', 'old']])

@@ -1,19 +1,18 @@
 import t from 'tap'
 import { EventSource } from 'eventsource'
 import { startUpstream, chatChunk, streamFrames } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { chatBody, waitFor, startRelayOver } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // The streamed answers are written on a hijacked reply, past Fastify's send path: the CORS
-// headers set by @fastify/cors must still reach the client (PROTOCOLS §5: reply.getHeaders()
+// headers set by @fastify/cors must still reach the client (reply.getHeaders()
 // goes into writeHead). A browser reading a stream without them sees a network error.
 const ALLOWED = 'http://127.0.0.1:5173'
 const OTHER = 'http://127.0.0.1:6666'
 
 async function setup (t: Parameters<typeof startUpstream>[0]) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => streamFrames(res, [chatChunk('Hi'), chatChunk(null, { finish: 'stop' })])
-  return startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }], cors: { origins: [ALLOWED] } })
+  const { relay } = await startRelayOver(t, (_req, res) => streamFrames(res, [chatChunk('Hi'), chatChunk(null, { finish: 'stop' })]), { cors: { origins: [ALLOWED] } })
+  return relay
 }
 
 t.test('POST stream (hijacked) carries Access-Control-Allow-Origin for an allowed origin', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startUpstream, streamFrames } from '../helpers/upstream.js'
 import { startRelay } from '../helpers/relay.js'
 
-// Legacy `/v1/completions` streams carry `choices[].text`, not `delta.content` (PROTOCOLS §2);
+// Legacy `/v1/completions` streams carry `choices[].text`, not `delta.content`;
 // every format reads them.
 const chunk = (text: string, finish: string | null = null) => JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 1_700_000_000, model: 'gpt-3.5-turbo-instruct', choices: [{ text, index: 0, logprobs: null, finish_reason: finish }] })
 const frames = [chunk('Once'), chunk(' upon'), chunk(''), chunk(' a time', 'stop')]

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FORMATS, FORMAT_NAMES, isFormatName } from '../../src/formats/index.js'
-import { FormatName } from '../../src/config/schema.js'
+import { FormatNameSchema } from '../../src/config/schema.js'
 import { resolveConfig } from '../../src/config/resolve.js'
 
 // "Each format is one small module over one shared event pipeline; adding a fourth must touch
@@ -21,8 +21,7 @@ function sources (dir: string): string[] {
 }
 
 t.test('the registry is the one list of format names', async (t) => {
-  t.same(FORMAT_NAMES, Object.keys(FORMATS))
-  t.same(FormatName.anyOf.map((s) => s.const), FORMAT_NAMES, 'the config schema derives from it')
+  t.same(FormatNameSchema.anyOf.map((s) => s.const), FORMAT_NAMES, 'the config schema derives from it')
   for (const name of FORMAT_NAMES) {
     t.equal(FORMATS[name].name, name, `${name}: its name is its key`)
     t.ok(existsSync(join(SRC, 'formats', `${name}.ts`)), `${name}: lives in src/formats/${name}.ts`)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream, chatChunk, usageChunk, streamFrames } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
+import { chatBody, startRelayOver } from '../helpers/relay.js'
 
 // SPEC §5: `?format=` beats `X-Relay-Format`, which beats the key's `format`, which beats the
 // server's `format` (default openai). Each format is recognised by its exact body.
@@ -9,13 +9,12 @@ const CONTENT = 'id: 1\ndata: {"content":"Hi"}\n\nid: 2\nevent: stop\ndata: {"fi
 const TEXT = 'Hi'
 
 async function setup (t: Parameters<typeof startUpstream>[0], config: Record<string, unknown> = {}) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res, received) => streamFrames(res, [
+  const { relay } = await startRelayOver(t, (_req, res, received) => streamFrames(res, [
     chatChunk('Hi'), chatChunk(null, { finish: 'stop' }),
     // The relay asks for usage on the client's behalf; the openai format drops that chunk again.
     ...(received.json.stream_options?.include_usage === true ? [usageChunk(3, 1)] : []),
-  ])
-  return startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }], ...config })
+  ]), config)
+  return relay
 }
 
 async function ask (url: string, query: string, headers: Record<string, string> = {}) {

@@ -66,10 +66,14 @@ const OLLAMA_SEPARATE = [
   deltaChunk({ role: 'assistant', content: '' }, { finish: 'tool_calls' }),
 ]
 const OLLAMA_TOGETHER = [
-  deltaChunk({ role: 'assistant', content: '', tool_calls: [
-    { id: 'call_a1', index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-    { id: 'call_b2', index: 0, type: 'function', function: { name: 'get_time', arguments: '{"tz":"CET"}' } },
-  ] }),
+  deltaChunk({
+    role: 'assistant',
+    content: '',
+    tool_calls: [
+      { id: 'call_a1', index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      { id: 'call_b2', index: 0, type: 'function', function: { name: 'get_time', arguments: '{"tz":"CET"}' } },
+    ]
+  }),
   deltaChunk({ role: 'assistant', content: '' }, { finish: 'tool_calls' }),
 ]
 const OLLAMA_EVENTS =

@@ -6,8 +6,8 @@ import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { chatChunk, SSE_HEADERS, sleep, type ReceivedRequest, type ScriptedUpstream } from './upstream.js'
-import { startRelay, type RunningRelay } from './relay.js'
-import { gate, waitFor } from './streams.js'
+import { startRelay, type RunningRelay, waitFor } from './relay.js'
+import { gate } from './streams.js'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../../src/redis/connection.js'
 import { createRedisStreamStore, type RedisStreamStore, type RedisStreamStoreOptions } from '../../src/stream-log/redis-store.js'
-import { waitFor } from './streams.js'
+import { waitFor } from './relay.js'
 
 /** A logger that keeps what it was given, for assertions on the exact lines. */
 export interface CapturedLog {

@@ -10,10 +10,29 @@ import type { ServerResponse } from 'node:http'
 export const RESPONSE_ID = 'resp_68af4030592c81938ec0a5fbab4a3e9f'
 
 const response = (status: string, output: unknown[], usage: unknown = null) => ({
-  id: RESPONSE_ID, object: 'response', created_at: 1756315696, status, background: false, error: null, incomplete_details: null,
-  instructions: null, max_output_tokens: null, model: 'gpt-5-mini-2025-08-07', output, parallel_tool_calls: true, previous_response_id: null,
-  reasoning: { effort: 'minimal', summary: 'auto' }, store: true, temperature: 1, text: { format: { type: 'text' } }, tool_choice: 'auto',
-  tools: [], top_p: 1, truncation: 'disabled', usage, metadata: {},
+  id: RESPONSE_ID,
+  object: 'response',
+  created_at: 1756315696,
+  status,
+  background: false,
+  error: null,
+  incomplete_details: null,
+  instructions: null,
+  max_output_tokens: null,
+  model: 'gpt-5-mini-2025-08-07',
+  output,
+  parallel_tool_calls: true,
+  previous_response_id: null,
+  reasoning: { effort: 'minimal', summary: 'auto' },
+  store: true,
+  temperature: 1,
+  text: { format: { type: 'text' } },
+  tool_choice: 'auto',
+  tools: [],
+  top_p: 1,
+  truncation: 'disabled',
+  usage,
+  metadata: {},
 })
 
 const reasoningItem = { id: 'rs_01', type: 'reasoning', summary: [{ type: 'summary_text', text: 'Greeting back.' }] }

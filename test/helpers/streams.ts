@@ -1,7 +1,6 @@
 import type { Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { sleep } from './upstream.js'
 
 export interface TcpProxy {
   /** e.g. http://127.0.0.1:54321, forwarding to the target port. */
@@ -45,14 +44,6 @@ export async function startTcpProxy (t: Test, targetPort: number): Promise<TcpPr
     server.close()
   })
   return proxy
-}
-
-/** Polls `check` every 10 ms until it is true; fails after `timeoutMs` (bounded, never hangs a test). */
-export async function waitFor (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 10) {
-    if (waited >= timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 /** One parsed SSE event of a relay response (the relay always writes LF line ends, one field per line). */

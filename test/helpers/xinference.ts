@@ -57,7 +57,10 @@ export function xPing (): string {
 /** A chat chunk as Xinference builds it (id "chat" + completion id, no system_fingerprint). */
 export function xChatChunk (delta: Record<string, unknown>, extra: { finish?: string, usage?: Record<string, number>, model?: string } = {}): Record<string, unknown> {
   const chunk: Record<string, unknown> = {
-    id: 'chatcmpl-7f1c', model: extra.model ?? 'qwen2.5-instruct', created: 1_732_160_000, object: 'chat.completion.chunk',
+    id: 'chatcmpl-7f1c',
+    model: extra.model ?? 'qwen2.5-instruct',
+    created: 1_732_160_000,
+    object: 'chat.completion.chunk',
     choices: [{ index: 0, delta, finish_reason: extra.finish ?? null }],
   }
   if (extra.usage) chunk.usage = extra.usage
@@ -67,7 +70,10 @@ export function xChatChunk (delta: Record<string, unknown>, extra: { finish?: st
 /** A legacy completions chunk. */
 export function xCompletionChunk (text: string, extra: { finish?: string, model?: string } = {}): Record<string, unknown> {
   return {
-    id: 'cmpl-7f1c', object: 'text_completion', created: 1_732_160_000, model: extra.model ?? 'qwen2.5-instruct',
+    id: 'cmpl-7f1c',
+    object: 'text_completion',
+    created: 1_732_160_000,
+    model: extra.model ?? 'qwen2.5-instruct',
     choices: [{ text, index: 0, logprobs: null, finish_reason: extra.finish ?? null }],
   }
 }

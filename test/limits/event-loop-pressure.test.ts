@@ -30,6 +30,7 @@ t.test('a lagging event loop sheds API requests with 503 until it recovers; /hea
   // Bounded: at most 40 blocks (10 s); it stops as soon as the test has seen what it needs.
   let lagging = true
   const lag = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- `lagging` is cleared by the test below, between blocks
     for (let i = 0; i < 40 && lagging; i++) {
       busy(250)
       await new Promise((resolve) => setTimeout(resolve, 5))

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Agent, fetch } from 'undici'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep, closedPort } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { startRelay, readAll } from '../helpers/relay.js'
 
 // SPEC §8: the log line's outcome says how the request ended: completed,
 // rejected, client_aborted, upstream_error or timeout.
@@ -57,8 +57,7 @@ t.test('each way a request can end has its outcome', async (t) => {
   await reader.read().catch(() => {})
 
   // The aborted request's line is written when its response closes: wait for it, bounded.
-  for (let i = 0; i < 100 && relay.summaries().length < 6; i++) await sleep(20)
-  const byId = new Map(relay.summaries().map((l) => [l.requestId, l]))
+  const byId = new Map((await relay.waitForSummaries(6)).map((l) => [l.requestId, l]))
   t.equal(relay.summaries().length, 6, 'one line per request')
   const row = (id: string) => { const l = byId.get(id); return [l?.status, l?.outcome, l?.keyName ?? null, l?.upstream ?? null] }
   t.strictSame(row('ok'), [200, 'completed', 'web', 'up'])

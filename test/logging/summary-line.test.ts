@@ -29,7 +29,7 @@ t.test('a streamed chat: every field of its one line', async (t) => {
   t.equal(res.headers.get('x-request-id'), l.requestId)
   t.strictSame(
     [l.level, l.keyName, l.model, l.upstream, l.status, l.outcome, l.stream, l.format, l.frames, l.finishReason, l.promptTokens, l.completionTokens, l.url, l.method],
-    [30, 'web', 'gpt-test', 'up', 200, 'completed', true, 'openai', 3, 'stop', 11, 3, '/v1/chat/completions', 'POST'],
+    [30, 'web', 'gpt-test', 'up', 200, 'completed', true, 'openai', 3, 'stop', 11, 3, '/v1/chat/completions', 'POST']
   )
   t.type(l.ttfbMs, 'number')
   t.type(l.durationMs, 'number')
@@ -55,7 +55,9 @@ t.test('non-streamed answers: tokens from the JSON usage, or null', async (t) =>
   const up = await startUpstream(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({
-      id: 'x', object: 'chat.completion', model: 'gpt-test',
+      id: 'x',
+      object: 'chat.completion',
+      model: 'gpt-test',
       choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
       ...(withUsage ? { usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } } : {}),
     }))

@@ -1,3 +1,4 @@
+/* eslint-disable no-template-curly-in-string -- the config's `${NAME}` references are what these tests write */
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { startRelay } from '../helpers/relay.js'

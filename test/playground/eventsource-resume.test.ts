@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startTcpProxy, waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
+import { startTcpProxy } from '../helpers/streams.js'
 import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, servePublic, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §6 in a real browser: the page (on another origin) reads a reply over EventSource

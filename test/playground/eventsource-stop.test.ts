@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { launchBrowser, openPage, configure, send, waitForReply, replyText, scriptReply, PLAYGROUND_TOKEN, startPlaygroundRelay, pressStop } from '../helpers/browser.js'
 
 // SPEC §6 and §7, EventSource mode: Stop closes the EventSource and sends DELETE

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §6 and §7 in a real browser, EventSource mode: the page POSTs /v1/streams with its

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { launchBrowser, openPage, configure, send, waitForReply, replyText, scriptReply, PLAYGROUND_TOKEN, startPlaygroundRelay, pressStop } from '../helpers/browser.js'
 
 // SPEC §5 and §7, fetch mode: the Stop button aborts the fetch(); the relay sees its client

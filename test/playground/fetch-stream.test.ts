@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { launchBrowser, openPage, configure, send, waitForReply, waitForReplyEnd, replyState, scriptReply, screenshot, PLAYGROUND_TOKEN, startPlaygroundRelay } from '../helpers/browser.js'
 
 // SPEC §7 in a real browser, fetch mode: a new user opens the page the relay serves at `/`,

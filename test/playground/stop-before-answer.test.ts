@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { launchBrowser, openPage, configure, send, PLAYGROUND_TOKEN, startPlaygroundRelay, pressStop } from '../helpers/browser.js'
 
 // A model that takes its time before the first byte (a long prompt, a cold start): Stop

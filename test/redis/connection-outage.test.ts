@@ -1,7 +1,7 @@
 import t from 'tap'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { captureLog, connectRedis } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { sleep } from '../helpers/upstream.js'
 
 // SPEC §9.1: Redis unreachable at start or later: the relay starts and serves, what needs Redis

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { captureLog, connectRedis } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { closedPort, sleep } from '../helpers/upstream.js'
 
 // SPEC §9.1: "No secret of the URL appears in a log or error." A wrong password and an

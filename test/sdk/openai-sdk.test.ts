@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import OpenAI, { APIError, AuthenticationError } from 'openai'
-import { startUpstream, chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, type RunningRelay } from '../helpers/relay.js'
+import { chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
+import { type RunningRelay, startRelayOver } from '../helpers/relay.js'
 
 // The official `openai` SDK (v6) pointed at the relay: what clients actually run (SPEC §1, §5).
 
@@ -10,12 +10,7 @@ const UPSTREAM_KEY = 'sk-upstream-secret-key'
 const messages = [{ role: 'user' as const, content: 'hi' }]
 
 async function setUp (t: Test): Promise<{ up: ScriptedUpstream, relay: RunningRelay, client: OpenAI }> {
-  const up = await startUpstream(t)
-  const relay = await startRelay(t, {
-    heartbeatMs: 100,
-    keys: [{ name: 'sdk', key: RELAY_TOKEN }],
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl, apiKey: UPSTREAM_KEY }],
-  })
+  const { up, relay } = await startRelayOver(t, undefined, { heartbeatMs: 100, keys: [{ name: 'sdk', key: RELAY_TOKEN }] }, { apiKey: UPSTREAM_KEY })
   const client = new OpenAI({ apiKey: RELAY_TOKEN, baseURL: `${relay.url}/v1`, maxRetries: 0, timeout: 10_000 })
   return { up, relay, client }
 }
@@ -58,7 +53,10 @@ t.test('stream: false returns the upstream\'s chat.completion', async (t) => {
   up.handler = (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({
-      id: 'chatcmpl-2', object: 'chat.completion', created: 1_700_000_000, model: 'gpt-test',
+      id: 'chatcmpl-2',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'gpt-test',
       choices: [{ index: 0, message: { role: 'assistant', content: '你好 😀' }, finish_reason: 'stop', logprobs: null }],
       usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
     }))

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnCli } from '../helpers/cli.js'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { chatBody } from '../helpers/relay.js'
+import { chatBody, readAll, waitFor } from '../helpers/relay.js'
 
 // SPEC §9, graceful shutdown, on the real process: on SIGTERM (or SIGINT) /readyz answers 503 at once and new
 // requests get 503 `unavailable` with Retry-After; a stream that finishes within shutdownGraceMs
@@ -13,19 +13,6 @@ import { chatBody } from '../helpers/relay.js'
 const GRACE_MS = 1_500
 const SHORT_FRAMES = 8
 const SHUTDOWN_ERROR = '{"error":{"message":"The relay is shutting down","type":"api_error","param":null,"code":"unavailable"}}'
-
-/** Reads a body, noting when its first and last bytes came. */
-async function consume (res: Response): Promise<{ text: string, endedAt: number }> {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let text = ''
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    text += decoder.decode(value, { stream: true })
-  }
-  return { text, endedAt: performance.now() }
-}
 
 t.test('SIGTERM: readyz 503, new work refused, short stream completes, long streams get an error frame after the grace, exit 0', async (t) => {
   const up = await startUpstream(t)
@@ -53,12 +40,12 @@ t.test('SIGTERM: readyz 503, new work refused, short stream completes, long stre
     signal: AbortSignal.timeout(20_000),
   })
   const [longOpenai, longContent] = await Promise.all([post('long'), post('long', 'content')])
-  const long1 = consume(longOpenai)
-  const long2 = consume(longContent)
-  while (up.requests.length < 2) await sleep(10)
+  const long1 = readAll(longOpenai)
+  const long2 = readAll(longContent)
+  await waitFor('both long streams to reach the upstream', () => up.requests.length >= 2)
   await sleep(200) // both long streams are well under way
-  const short = consume(await post('short'))
-  while (up.requests.length < 3) await sleep(10)
+  const short = readAll(await post('short'))
+  await waitFor('the short stream to reach the upstream', () => up.requests.length >= 3)
 
   const signalledAt = performance.now()
   cli.child.kill('SIGTERM')

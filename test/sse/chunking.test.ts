@@ -5,7 +5,7 @@ import { createSseParser, type SseEvent } from '../../src/sse/parser.js'
 
 type Seen = SseEvent & { raw: string } // raw as latin1: one char per byte, so byte-exact
 
-function feed(chunks: Buffer[]): { events: Seen[]; pending: boolean } {
+function feed (chunks: Buffer[]): { events: Seen[]; pending: boolean } {
   const events: Seen[] = []
   const parser = createSseParser({ onEvent: (e, raw) => events.push({ ...e, raw: raw.toString('latin1') }) })
   for (const chunk of chunks) parser.push(chunk)

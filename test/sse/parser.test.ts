@@ -4,7 +4,7 @@ import { createSseParser, type SseEvent } from '../../src/sse/parser.js'
 
 type Seen = SseEvent & { raw: string }
 
-function parse(input: string): { events: Seen[]; comments: string[]; pending: boolean } {
+function parse (input: string): { events: Seen[]; comments: string[]; pending: boolean } {
   const events: Seen[] = []
   const comments: string[] = []
   const parser = createSseParser({

@@ -30,7 +30,7 @@ const stream = fc.record({
 type Stream = typeof stream extends fc.Arbitrary<infer S> ? S : never
 type Outcome = { events: SseEvent[]; raw: string; pending: boolean } // raw: all raw bytes, latin1
 
-function encode(s: Stream): Outcome & { bytes: Buffer } {
+function encode (s: Stream): Outcome & { bytes: Buffer } {
   const ends = s.ends
   let text = ''
   let prevEnd = ''
@@ -65,20 +65,23 @@ function encode(s: Stream): Outcome & { bytes: Buffer } {
   return { bytes: Buffer.from(bom + text), events, raw: Buffer.from(raw).toString('latin1'), pending: s.tail !== undefined }
 }
 
-function run(chunks: Buffer[]): Outcome {
+function run (chunks: Buffer[]): Outcome {
   const events: SseEvent[] = []
   const raws: Buffer[] = []
-  const parser = createSseParser({ onEvent: (e, r) => (events.push(e), raws.push(Buffer.from(r))) })
+  const parser = createSseParser({ onEvent: (e, r) => { events.push(e); raws.push(Buffer.from(r)) } })
   for (const c of chunks) parser.push(c)
   const pending = parser.end()
   return { events, raw: Buffer.concat(raws).toString('latin1'), pending }
 }
 
-function cut(bytes: Buffer, points: number[]): Buffer[] {
+function cut (bytes: Buffer, points: number[]): Buffer[] {
   const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b)
   const chunks: Buffer[] = []
   let from = 0
-  for (const p of at) (chunks.push(bytes.subarray(from, p)), (from = p))
+  for (const p of at) {
+    chunks.push(bytes.subarray(from, p))
+    from = p
+  }
   chunks.push(bytes.subarray(from))
   return chunks
 }
@@ -93,7 +96,7 @@ t.test('chunking never changes events or raw bytes', async (t) => {
         assert.deepStrictEqual(whole, model, 'whole matches the model')
         assert.deepStrictEqual(run(cut(bytes, points)), whole, 'cut matches whole')
       }),
-      { numRuns: 1000 },
-    ),
+      { numRuns: 1000 }
+    )
   )
 })

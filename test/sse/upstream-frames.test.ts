@@ -6,7 +6,7 @@ import { createSseParser, type SseEvent } from '../../src/sse/parser.js'
 
 type Seen = { event: SseEvent; raw: Buffer }
 
-function parser(): { seen: Seen[]; comments: string[]; push: (c: Buffer | Uint8Array) => void; end: () => boolean } {
+function parser (): { seen: Seen[]; comments: string[]; push: (c: Buffer | Uint8Array) => void; end: () => boolean } {
   const seen: Seen[] = []
   const comments: string[] = []
   const p = createSseParser({ onEvent: (event, raw) => seen.push({ event, raw }), onComment: (c) => comments.push(c) })
@@ -15,7 +15,10 @@ function parser(): { seen: Seen[]; comments: string[]; push: (c: Buffer | Uint8A
 
 const chunk = (content: string, finish: string | null): string =>
   JSON.stringify({
-    id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini',
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1700000000,
+    model: 'gpt-4o-mini',
     choices: [{ index: 0, delta: { content }, finish_reason: finish }],
   })
 

@@ -3,7 +3,7 @@ import type { StreamEvent } from '../../src/formats/types.js'
 import type { RedisStreamStore } from '../../src/stream-log/redis-store.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { redisReplica } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { sleep } from '../helpers/upstream.js'
 
 // SPEC §9.1: a producing replica that dies loses its lease: within streams.leaseMs every reader

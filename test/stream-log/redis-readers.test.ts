@@ -1,7 +1,7 @@
 import t from 'tap'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { redisReplica } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 
 // 3,000 readers on one replica share its one subscribed connection: the connections Redis sees
 // do not grow with readers, every reader still gets its wake-up, and nothing stays subscribed

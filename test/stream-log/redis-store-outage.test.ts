@@ -2,7 +2,7 @@ import t from 'tap'
 import type { StreamEvent } from '../../src/formats/types.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { redisReplica } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 
 // SPEC §9.1: Redis lost and back. While it is down every store operation fails fast (never a
 // hang); a producer that could not store an event is told to stop rather than leave a hole; when

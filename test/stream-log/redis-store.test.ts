@@ -1,7 +1,7 @@
 import t from 'tap'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { redisReplica } from '../helpers/redis-store.js'
-import { waitFor } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { storeContract } from './store-contract.js'
 
 // SPEC §9.1: the stream logs of §6 shared through Redis. First the same contract as the memory

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import type { StreamEvent } from '../../src/formats/types.js'
-import type { FormatIds, StreamStore } from '../../src/streams/store.js'
-import { waitFor } from '../helpers/streams.js'
+import type { FormatIds, StreamStore } from '../../src/stream-log/store.js'
+import { waitFor } from '../helpers/relay.js'
 import { sleep } from '../helpers/upstream.js'
 
 /** Makes a fresh, empty store for one subtest; the factory closes it at the subtest's teardown. */
@@ -15,7 +15,7 @@ const IDS: FormatIds[] = [{ openai: 1, content: 0 }, { openai: 2, content: 1 }, 
 const FINAL_IDS: FormatIds = { openai: 4, content: 3 }
 
 /**
- * What every StreamStore does (src/streams/store.ts), run against each implementation: the
+ * What every StreamStore does (src/stream-log/store.ts), run against each implementation: the
  * memory store is the reference behaviour, the Redis store must not differ from it.
  */
 export function storeContract (t: Test, factory: StoreFactory): void {
@@ -34,8 +34,16 @@ export function storeContract (t: Test, factory: StoreFactory): void {
     const after = Date.now()
     t.ok(created.createdAt >= before && created.createdAt <= after, 'createdAt is now')
     t.strictSame(created, {
-      id: 's1', format: 'openai', createdAt: created.createdAt, expiresAt: created.createdAt + 60_000,
-      lastSeq: 0, lastIds: {}, finished: false, delivered: false, readers: 0, readersChangedAt: created.createdAt,
+      id: 's1',
+      format: 'openai',
+      createdAt: created.createdAt,
+      expiresAt: created.createdAt + 60_000,
+      lastSeq: 0,
+      lastIds: {},
+      finished: false,
+      delivered: false,
+      readers: 0,
+      readersChangedAt: created.createdAt,
     })
     t.strictSame(await store.info('s1'), created)
     t.strictSame(await store.eventsAfter('s1', 0), [], 'no events yet')

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { startUpstream, chatChunk, streamFrames } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll, sseBlocks } from '../helpers/relay.js'
+import { chatChunk, streamFrames } from '../helpers/upstream.js'
+import { chatBody, readAll, sseBlocks, startRelayOver } from '../helpers/relay.js'
 
 // SPEC §3/§5: an alias maps a public model name to an upstream's model; openai frames come back with
 // only `model` rewritten to the alias, every other field as the upstream sent it.
@@ -11,19 +11,16 @@ const frames = [
   chatChunk(null, { finish: 'stop' }),
 ]
 
-async function setUp (t: Test) {
-  const up = await startUpstream(t)
-  up.handler = (req, res) => {
+function setUp (t: Test) {
+  return startRelayOver(t, (req, res, received) => {
     if (req.url !== '/v1/chat/completions') { res.writeHead(404); res.end(); return }
-    if ((JSON.parse(up.requests.at(-1)?.body ?? '{}') as { stream?: boolean }).stream !== true) {
+    if (received.json?.stream !== true) {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ id: 'chatcmpl-9', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }))
       return
     }
     return streamFrames(res, frames)
-  }
-  const relay = await startRelay(t, { aliases: { fast: 'gpt-test' }, upstreams: [{ name: 'up', baseUrl: up.baseUrl, models: ['gpt-test'] }] })
-  return { up, relay }
+  }, { aliases: { fast: 'gpt-test' } }, { models: ['gpt-test'] })
 }
 
 const post = (url: string, body: string, format = 'openai') =>

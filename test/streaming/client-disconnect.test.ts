@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { once } from 'node:events'
-import { startUpstream, chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody, type RunningRelay } from '../helpers/relay.js'
+import { chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
+import { chatBody, startRelayOver, waitFor, type RunningRelay } from '../helpers/relay.js'
 
 // SPEC §5: when the client goes away the upstream request is aborted at once (the upstream sees its
 // socket close within a second) and the log line says `client_aborted`.
@@ -30,14 +30,11 @@ async function closedWithin (t: Test, up: ScriptedUpstream, since: number): Prom
 }
 
 async function summaryOf (relay: RunningRelay): Promise<Record<string, any> | undefined> {
-  for (let i = 0; i < 40 && relay.summaries().length === 0; i++) await sleep(25)
-  return relay.summaries()[0]
+  return (await relay.waitForSummaries())[0]
 }
 
-async function setUp (t: Test): Promise<{ up: ScriptedUpstream, relay: RunningRelay }> {
-  const up = await startUpstream(t)
-  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
-  return { up, relay }
+function setUp (t: Test): Promise<{ up: ScriptedUpstream, relay: RunningRelay }> {
+  return startRelayOver(t)
 }
 
 t.test('fetch aborted mid-stream with an AbortController', async (t) => {
@@ -88,7 +85,7 @@ t.test('client gone before the upstream answered its headers', async (t) => {
   }
   const controller = new AbortController()
   const pending = fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: controller.signal })
-  for (let i = 0; i < 100 && up.requests.length === 0; i++) await sleep(10)
+  await waitFor('the upstream to get the request', () => up.requests.length > 0)
   t.equal(up.requests.length, 1, 'the upstream got the request')
   const at = performance.now()
   controller.abort()
@@ -111,7 +108,7 @@ t.test('client gone after the upstream\'s headers, before its first body byte', 
   }
   const controller = new AbortController()
   const pending = fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: controller.signal })
-  for (let i = 0; i < 100 && up.requests.length === 0; i++) await sleep(10)
+  await waitFor('the upstream to get the request', () => up.requests.length > 0)
   await sleep(100) // the headers reach the relay; the client still has nothing
   const at = performance.now()
   controller.abort()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { ServerResponse } from 'node:http'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
+import { startRelay, chatBody, readUntilEnd } from '../helpers/relay.js'
 
 // SPEC §5: plain text cannot say "error", so a mid-stream failure destroys the connection and a
 // fetch() reader sees an error instead of a clean end that would look like a complete answer.
@@ -27,23 +27,10 @@ for (const [name, fail] of failures) {
     })
     t.equal(res.status, 200)
     t.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8')
-    const reader = res.body!.getReader()
-    const decoder = new TextDecoder()
-    let text = ''
-    let failure: unknown
-    try {
-      for (let i = 0; i < 100; i++) {
-        const { done, value } = await reader.read()
-        if (done) break
-        text += decoder.decode(value, { stream: true })
-      }
-    } catch (err) {
-      failure = err
-    }
+    const { text, error: failure } = await readUntilEnd(res)
     t.equal(text, '你好 😀', 'the text before the failure arrived')
     t.ok(failure instanceof Error, `the reader rejected (${String(failure)}) instead of ending cleanly`)
-    await sleep(50)
-    t.equal(relay.summaries()[0]?.outcome, 'upstream_error')
+    t.equal((await relay.waitForSummaries())[0]?.outcome, 'upstream_error')
   })
 }
 
@@ -58,6 +45,5 @@ t.test('text format, a stream that completes: a clean end', async (t) => {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }),
   })
   t.equal(await res.text(), '你好')
-  await sleep(50)
-  t.equal(relay.summaries()[0]?.outcome, 'completed')
+  t.equal((await relay.waitForSummaries())[0]?.outcome, 'completed')
 })

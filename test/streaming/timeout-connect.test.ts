@@ -12,7 +12,9 @@ t.test('connect timeout: 504 upstream_timeout, before anything was streamed', as
   const relay = await startRelay(t, { timeouts: { connectMs: 300 }, upstreams: [{ name: 'up', baseUrl: `http://127.0.0.1:${port}/v1` }] })
   const started = performance.now()
   const res = await fetch(`${relay.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('gpt-test', { stream: true }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: chatBody('gpt-test', { stream: true }),
     signal: AbortSignal.timeout(10_000),
   })
   const took = performance.now() - started

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { startUpstream, chatChunk, usageChunk, streamFrames, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, readAll, type RunningRelay } from '../helpers/relay.js'
+import { chatChunk, usageChunk, streamFrames, type ScriptedUpstream } from '../helpers/upstream.js'
+import { readAll, startRelayOver, type RunningRelay } from '../helpers/relay.js'
 
 // SPEC §8: for streamed chat the relay asks an openai-kind upstream for usage, keeps the counts for
 // its log line, and forwards the usage chunk only to clients that asked for it themselves.
@@ -8,12 +8,9 @@ import { startRelay, readAll, type RunningRelay } from '../helpers/relay.js'
 const content = [chatChunk('Hi'), chatChunk(null, { finish: 'stop' })]
 const usage = usageChunk(11, 7)
 
-async function setUp (t: Test, upstream: Record<string, unknown> = {}): Promise<{ up: ScriptedUpstream, relay: RunningRelay }> {
-  const up = await startUpstream(t)
+function setUp (t: Test, upstream: Record<string, unknown> = {}): Promise<{ up: ScriptedUpstream, relay: RunningRelay }> {
   // Like OpenAI: the usage chunk only when it was asked for.
-  up.handler = (_req, res, received) => streamFrames(res, received.json.stream_options?.include_usage === true ? [...content, usage] : content)
-  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl, ...upstream } as { name: string, baseUrl: string }] })
-  return { up, relay }
+  return startRelayOver(t, (_req, res, received) => streamFrames(res, received.json.stream_options?.include_usage === true ? [...content, usage] : content), {}, upstream)
 }
 
 function post (relay: RunningRelay, extra: Record<string, unknown>, format = 'openai'): Promise<Response> {
@@ -24,9 +21,9 @@ function post (relay: RunningRelay, extra: Record<string, unknown>, format = 'op
   })
 }
 
+/** The summary of the relay's one request so far. */
 async function lastSummary (relay: RunningRelay): Promise<Record<string, any> | undefined> {
-  await sleep(50)
-  return relay.summaries().at(-1)
+  return (await relay.waitForSummaries()).at(-1)
 }
 
 t.test('a client that did not ask: the relay asks upstream, logs the counts, drops the chunk', async (t) => {

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, type RunningRelay } from '../helpers/relay.js'
-import { createStream, parseEvents, waitFor } from '../helpers/streams.js'
+import { startRelay, type RunningRelay, waitFor } from '../helpers/relay.js'
+import { createStream, parseEvents } from '../helpers/streams.js'
 
 // SPEC §8: each request's log line says how it ended. A GET /v1/streams/:id reader whose stream was
 // cancelled with DELETE ended because the client asked for it: `client_aborted`, not

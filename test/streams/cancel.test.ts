@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, parseEvents, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream, parseEvents } from '../helpers/streams.js'
 
 // DELETE /v1/streams/:id stops the generation (the playground's Stop button in EventSource
 // mode): 204, the upstream request aborted at once, readers get an error event and the end.

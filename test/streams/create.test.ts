@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames, sleep } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // SPEC §6: POST /v1/streams with a chat-completions body and the bearer token → 201
 // {id, url, expires_at}; the id has ≥128 random bits; the upstream call starts at once;

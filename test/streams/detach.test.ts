@@ -2,25 +2,23 @@ import t from 'tap'
 import { get, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { waitFor, startRelayOver } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // SPEC §6: with no reader attached for streams.detachTimeoutMs during generation, the upstream
 // call is aborted; what was generated stays readable, ending with the reason as an error event.
 const DETACH_MS = 300
 
 async function setup (t: Parameters<typeof startUpstream>[0]) {
-  const up = await startUpstream(t)
   // A generation that would go on for 20 s: only an abort ends it early.
-  up.handler = async (_req, res) => {
+  const { up, relay } = await startRelayOver(t, async (_req, res) => {
     res.writeHead(200, SSE_HEADERS)
     for (let i = 0; i < 400 && !res.destroyed; i++) {
       res.write(`data: ${chatChunk(`w${i} `)}\n\n`)
       await sleep(50)
     }
     res.end('data: [DONE]\n\n')
-  }
-  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }], streams: { detachTimeoutMs: DETACH_MS } })
+  }, { streams: { detachTimeoutMs: DETACH_MS } })
   const { json } = await createStream(relay.url, { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
   return { up, relay, url: `${relay.url}${json.url}?format=content` }
 }

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { EventSource } from 'eventsource'
 import { startUpstream, chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, gate, startTcpProxy, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream, gate, startTcpProxy } from '../helpers/streams.js'
 
 // SPEC §6 with a real EventSource client (eventsource v4): the connection is dropped
 // mid-stream by a TCP proxy; the client reconnects on its own with Last-Event-ID; the relay

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames, sleep } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // SPEC §6: a finished stream stays replayable for streams.ttlMs, then 404 with the envelope;
 // an unknown id is a 404 too. (ttlMs counts from creation, and at least from the end.)

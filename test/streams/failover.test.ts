@@ -1,7 +1,7 @@
 import t from 'tap'
-import { startUpstream, chatChunk, streamFrames, sleep, closedPort } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startUpstream, chatChunk, streamFrames, closedPort } from '../helpers/upstream.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // SPEC §9 for the EventSource flow: POST /v1/streams fails over like a plain request. A connect
 // error, 429 or 5xx of the model's first upstream moves the call to the next one, and the POST
@@ -25,7 +25,7 @@ t.test('the first upstream refuses connections: 201, served by the second', asyn
 
   await waitFor('the stream log line', () => relay.logs.some((l) => l.msg === 'stream finished'))
   t.match(relay.logs.find((l) => l.msg === 'stream finished'), { upstream: 'b', outcome: 'completed' })
-  await sleep(20)
+  await waitFor('the POST\'s summary line', () => relay.summaries().some((s) => s.method === 'POST'))
   t.match(relay.summaries().find((s) => s.method === 'POST'), { status: 201, upstream: 'b', retries: 1, retried: [{ upstream: 'a', reason: 'connect error (ECONNREFUSED)' }] })
 })
 
@@ -58,7 +58,7 @@ t.test('every upstream down: a 502 envelope, no stream', async (t) => {
   t.same(Object.keys(json.error).sort(), ['code', 'message', 'param', 'type'])
   t.match(json.error, { type: 'api_error', code: 'upstream_error', param: null })
   t.match(json.error.message, /^Upstream "b"/, 'the last failure is the answer')
-  await sleep(20)
+  await waitFor('the POST\'s summary line', () => relay.summaries().some((s) => s.method === 'POST'))
   t.match(relay.summaries().find((s) => s.method === 'POST'), { status: 502, retries: 1, retried: [{ upstream: 'a', reason: 'connect error (ECONNREFUSED)' }] })
   t.notOk(relay.logs.some((l) => l.msg === 'stream finished'), 'no generation was started')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream, chatChunk, streamFrames } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 
 // HEAD /v1/streams/:id (Fastify answers HEAD for every GET route): the status and headers a GET
 // would get, and nothing else. A probe (a link preview, a monitor) is not a reader: it must not

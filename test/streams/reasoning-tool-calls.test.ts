@@ -2,7 +2,8 @@ import t from 'tap'
 import { EventSource } from 'eventsource'
 import { startUpstream, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
 import { startRelay } from '../helpers/relay.js'
-import { createStream, gate, parseEvents, startTcpProxy, waitFor } from '../helpers/streams.js'
+import { createStream, gate, parseEvents, startTcpProxy } from '../helpers/streams.js'
+import { waitFor } from '../helpers/relay.js'
 import { callArgs, callStart, deltaChunk, postChat, toolCallsFinish, toolChunk } from '../helpers/deltas.js'
 
 // SPEC §5–6: the EventSource flow stores reasoning deltas and completed tool calls, so a

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, gate, parseEvents, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor, startRelayOver } from '../helpers/relay.js'
+import { createStream, gate, parseEvents } from '../helpers/streams.js'
 
 // SPEC §5–6: every event has an `id:`, and in each format the ids a reader sees are 1, 2, 3, …
 // with no gap, although the formats show different events of the same stream (`content` shows
@@ -14,9 +14,7 @@ const frames = [
 ]
 
 async function setup (t: Parameters<typeof startUpstream>[0]) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res, received) => streamFrames(res, [...frames, ...(received.json.stream_options?.include_usage ? [usageChunk(4, 3)] : [])])
-  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
+  const { up, relay } = await startRelayOver(t, (_req, res, received) => streamFrames(res, [...frames, ...(received.json.stream_options?.include_usage ? [usageChunk(4, 3)] : [])]))
   const { json } = await createStream(relay.url, { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] })
   const url = `${relay.url}${json.url}`
   await waitFor('the stream to finish', () => relay.logs.some((l) => l.msg === 'stream finished'))

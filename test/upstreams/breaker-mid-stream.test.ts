@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, chatBody, readAll, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 import { scrapeUntil, samplesOf, valueOf } from '../helpers/prometheus.js'
 import type { UpstreamErrorEvent } from '../../src/upstream/failover.js'
 
@@ -43,7 +43,7 @@ function ask (url: string, signal?: AbortSignal): Promise<Response> {
 }
 
 t.test('streams reset after their first byte open the breaker; later requests all go to the other upstream', async (t) => {
-  const { a, b, relay, router } = await aResetsBServes(t, 3)
+  const { a, relay, router } = await aResetsBServes(t, 3)
   const errors: UpstreamErrorEvent[] = []
   const changes: string[] = []
   router.observe({ onUpstreamError: (e) => errors.push(e), onBreakerChange: (e) => changes.push(`${e.upstream}:${e.state}`) })
@@ -116,7 +116,7 @@ t.test('a client that leaves mid-stream, or the total timeout, does not count; a
 })
 
 t.test('POST /v1/streams: a generation that breaks counts against its upstream the same way', async (t) => {
-  const { a, b, relay, router } = await aResetsBServes(t, 2)
+  const { a, relay, router } = await aResetsBServes(t, 2)
   const finished = () => relay.logs.filter((l) => l.msg === 'stream finished')
   const body = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }
 

@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap'
-import { startUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
+import { chatBody, startRelayOver } from '../helpers/relay.js'
 import { pyJson, xChatChunk, xFrame, xPing, xStream } from '../helpers/xinference.js'
 
 // A chat stream the way Xinference sends it (see test/helpers/xinference.ts for the
@@ -15,11 +14,8 @@ const chunks = [
 ]
 const pieces = [xFrame(pyJson(chunks[0])), xPing(), xFrame(pyJson(chunks[1])), xPing(), xFrame(pyJson(chunks[2])), xFrame(pyJson(chunks[3])), xPing(), xFrame('[DONE]')]
 
-async function setup (t: Test) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => xStream(res, pieces)
-  const relay = await startRelay(t, { upstreams: [{ name: 'xi', kind: 'xinference', baseUrl: up.baseUrl }] })
-  return { up, relay }
+function setup (t: Test) {
+  return startRelayOver(t, (_req, res) => xStream(res, pieces), {}, { name: 'xi', kind: 'xinference' })
 }
 
 t.test('openai format: proper OpenAI frames (LF line ends), no ping comments, [DONE]', async (t) => {

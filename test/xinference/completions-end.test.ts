@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap'
-import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
+import { startRelayOver } from '../helpers/relay.js'
 import { pyJson, xCompletionChunk, xFrame, xPing, xStream } from '../helpers/xinference.js'
 
 // Xinference's create_completion stream_results() yields the chunks and returns: no
@@ -9,11 +8,8 @@ import { pyJson, xCompletionChunk, xFrame, xPing, xStream } from '../helpers/xin
 const chunks = [xCompletionChunk('Once'), xCompletionChunk(' upon'), xCompletionChunk(' a time', { finish: 'length' })]
 const body = JSON.stringify({ model: 'qwen2.5-instruct', prompt: 'Tell me a story', stream: true })
 
-async function setup (t: Test, pieces: string[]) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => xStream(res, pieces)
-  const relay = await startRelay(t, { upstreams: [{ name: 'xi', kind: 'xinference', baseUrl: up.baseUrl }] })
-  return { up, relay }
+function setup (t: Test, pieces: string[]) {
+  return startRelayOver(t, (_req, res) => xStream(res, pieces), {}, { name: 'xi', kind: 'xinference' })
 }
 
 const complete = [xFrame(pyJson(chunks[0])), xPing(), xFrame(pyJson(chunks[1])), xFrame(pyJson(chunks[2]))]

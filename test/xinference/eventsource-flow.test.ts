@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startUpstream } from '../helpers/upstream.js'
-import { startRelay } from '../helpers/relay.js'
-import { createStream, waitFor } from '../helpers/streams.js'
+import { startRelay, waitFor } from '../helpers/relay.js'
+import { createStream } from '../helpers/streams.js'
 import { pyJson, xChatChunk, xFrame, xPing, xStream } from '../helpers/xinference.js'
 
 // The EventSource flow (SPEC §6) in front of Xinference: its CRLF frames, ping comments and

@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap'
 import OpenAI from 'openai'
-import { startUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody } from '../helpers/relay.js'
+import { chatBody, startRelayOver } from '../helpers/relay.js'
 import { pyJson, xChatChunk, xFrame, xStream } from '../helpers/xinference.js'
 
 // restful_api.py, create_chat_completion → stream_results(): on an exception it does
@@ -14,11 +13,8 @@ const frames = (message: string) => [
   xFrame(pyJson({ error: message })),
 ]
 
-async function setup (t: Test, message: string) {
-  const up = await startUpstream(t)
-  up.handler = (_req, res) => xStream(res, frames(message))
-  const relay = await startRelay(t, { upstreams: [{ name: 'xi', kind: 'xinference', baseUrl: up.baseUrl }] })
-  return { up, relay }
+function setup (t: Test, message: string) {
+  return startRelayOver(t, (_req, res) => xStream(res, frames(message)), {}, { name: 'xi', kind: 'xinference' })
 }
 
 const post = (url: string, format: string) => fetch(`${url}/v1/chat/completions?format=${format}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('qwen2.5-instruct', { stream: true }) })

@@ -1,5 +1,4 @@
-import type { ModelEntry } from '../types.js'
-import type { ParsedUpstreamError, UpstreamKind } from './types.js'
+import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
 
 /** OpenAI itself and the servers that copy its wire format: vLLM, Ollama, LM Studio, llama.cpp. */
 export const openaiKind: UpstreamKind = {
@@ -58,7 +57,7 @@ function errorFromField (error: unknown): ParsedUpstreamError | undefined {
 }
 
 /** FastAPI puts a string in `detail`, or a list of validation problems `[{loc, msg, type}]`. */
-export function detailMessage (detail: unknown): string {
+function detailMessage (detail: unknown): string {
   if (typeof detail === 'string') return detail
   if (Array.isArray(detail)) {
     return detail.map((d) => {

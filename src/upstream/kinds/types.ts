@@ -1,4 +1,11 @@
-import type { Endpoint, ModelEntry } from '../types.js'
+import type { Endpoint } from '../endpoint.js'
+
+/** One model as OpenAI's `GET /models` lists it. */
+export interface ModelEntry {
+  id: string
+  owned_by: string
+  created: number
+}
 
 /** An upstream's error, as the relay understood it. */
 export interface ParsedUpstreamError {
@@ -9,7 +16,7 @@ export interface ParsedUpstreamError {
 }
 
 /**
- * What differs between upstream dialects (SPEC §1, PROTOCOLS §3–4). The
+ * What differs between upstream dialects (SPEC §1). The
  * stream plumbing is shared; a kind only says how to read its answers.
  */
 export interface UpstreamKind {

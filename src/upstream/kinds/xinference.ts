@@ -1,9 +1,8 @@
-import type { ModelEntry } from '../types.js'
 import { parseErrorBody } from './openai.js'
-import type { ParsedUpstreamError, UpstreamKind } from './types.js'
+import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
 
 /**
- * Xinference's OpenAI-compatible API (PROTOCOLS §3), as its source
+ * Xinference's OpenAI-compatible API (SPEC §1), as its source
  * (xorbitsai/inference, xinference/api/restful_api.py) has it:
  * - errors before streaming are FastAPI `{"detail": …}` bodies (an uncaught
  *   exception: text/plain "Internal Server Error: …"); an unknown model uid is

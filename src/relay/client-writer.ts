@@ -10,16 +10,11 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1')
  * read and writes them as ONE chunk of the chunked body, in one `write()`.
  *
  * Why not `res.write()` per frame: Node's ServerResponse frames every write
- * itself (size line, data, CRLF: four socket writes, corked, then a `writev`
- * of four buffers, plus a `process.nextTick` to uncork), so each frame cost a
- * writev with its per-buffer work in JS and C++. Here the chunk is framed into
- * one Buffer (size line + frames + CRLF, copied: a frame is a few hundred
- * bytes) and handed to the socket with one `socket.write()` → one `write(2)`.
- * With the dispatch body (upstream/http-body.ts) this took throughput from
- * 11.9/11.0 to 10.6/10.5 µs CPU per frame (several frames per read: one
- * syscall instead of a writev of 4×N buffers); in paced (one frame per read)
- * the difference is within noise: the write(2) itself, which on loopback also
- * runs the reader's TCP receive path, is ~8 µs of a frame's ~31 and stays.
+ * itself (size line, data, CRLF: a corked `writev` of four buffers and a
+ * `process.nextTick` to uncork). Here the chunk is framed into one Buffer
+ * (size line + frames + CRLF, copied: a frame is a few hundred bytes) and
+ * handed to the socket with one `socket.write()`, one `write(2)` for all the
+ * frames of one upstream read (bench/README.md).
  *
  * Node still owns the response: it writes the status line and headers
  * (`writeHead` + `flushHeaders`, in the same syscall as the first chunk) and

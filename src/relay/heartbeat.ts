@@ -15,7 +15,7 @@ const SWEEPS = 4
  * rather than a timer per stream.
  *
  * Why: a per-stream timer is a Timeout object and a closure held for the
- * whole stream (~0.2 KB of an open stream's memory), and keeping it exact
+ * whole stream, and keeping it exact
  * means touching it on every write (`refresh()` re-links it in Node's timer
  * list), on the per-frame path. Here a stream is one Set entry; each write
  * only stores a timestamp (client-writer.ts), and a sweep every

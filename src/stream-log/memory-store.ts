@@ -49,8 +49,16 @@ export function createMemoryStore (): StreamStore {
       if (streams.has(id)) throw new Error(`stream ${id} exists`)
       const now = Date.now()
       const info: StreamInfo = {
-        id, format: options.format, createdAt: now, expiresAt: now + options.ttlMs,
-        lastSeq: 0, lastIds: {}, finished: false, delivered: false, readers: 0, readersChangedAt: now,
+        id,
+        format: options.format,
+        createdAt: now,
+        expiresAt: now + options.ttlMs,
+        lastSeq: 0,
+        lastIds: {},
+        finished: false,
+        delivered: false,
+        readers: 0,
+        readersChangedAt: now,
       }
       const entry: Entry = { info, ttlMs: options.ttlMs, events: [], listeners: new Set(), timer: undefined }
       streams.set(id, entry)

@@ -4,7 +4,7 @@ import type { StreamEvent } from '../formats/types.js'
  * Where the EventSource flow keeps its streams (SPEC §6): each stream is an
  * append-only list of format-neutral events at positions 1, 2, 3, …, plus a
  * little state. Each event also carries its `id:` in every event format
- * (streams/numbering.ts): a reader sees 1, 2, 3, … in its own format, and a
+ * (stream-log/numbering.ts): a reader sees 1, 2, 3, … in its own format, and a
  * Last-Event-ID maps back to a position with `positionAfter`.
  *
  * One producer appends; any number of readers replay and follow. Every method

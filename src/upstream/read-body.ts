@@ -23,18 +23,25 @@ export async function upstreamHttpError (upstream: Upstream, response: UpstreamR
 }
 
 /** Reads a body as UTF-8 up to `limit` bytes, then stops reading (and closes the upstream body). */
-export async function readText (response: UpstreamResponse, limit: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of response.body) {
-    chunks.push(chunk as Buffer)
-    size += (chunk as Buffer).length
-    if (size >= limit) {
-      response.body.destroy()
-      break
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8')
+export function readText (response: UpstreamResponse, limit: number): Promise<string> {
+  const body = response.body
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const text = (): string => Buffer.concat(chunks).subarray(0, limit).toString('utf8')
+    body.read({
+      onData (chunk) {
+        if (size >= limit) return
+        chunks.push(chunk)
+        size += chunk.length
+        if (size < limit) return
+        body.destroy()
+        resolve(text())
+      },
+      onEnd: () => resolve(text()),
+      onError: reject,
+    })
+  })
 }
 
 export function headerValue (value: string | string[] | undefined): string | undefined {

@@ -1,8 +1,8 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import type { FrameFormat, StreamEvent } from '../formats/types.js'
-import type { Outcome, RequestState } from '../streaming/request-state.js'
-import { streamHeaders } from '../streaming/sse-headers.js'
+import type { Outcome, RequestState } from '../observability/request-state.js'
+import { streamHeaders } from '../sse/headers.js'
 import { isFinal, type StreamStore } from './store.js'
 
 export interface ReaderOptions {
@@ -20,10 +20,10 @@ export interface ReaderOptions {
 /**
  * One EventSource reader of a stored stream (SPEC §6): the events after
  * `lastEventId` from the store, then each new one as it is appended, every
- * one with its `id:` in this format (1, 2, 3, …: streams/numbering.ts); the
+ * one with its `id:` in this format (1, 2, 3, …: stream-log/numbering.ts); the
  * response ends after the final event. Headers go out at
  * once (EventSource fires `open`), with whatever the hooks set, CORS
- * included, since the reply is hijacked (PROTOCOLS §5).
+ * included: the reply is hijacked, so `reply.getHeaders()` goes into `writeHead`.
  *
  * One loop reads from the store and writes, and it never runs twice at once:
  * an append while it awaits the store just makes it go round again. So the

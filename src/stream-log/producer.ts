@@ -1,13 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { createSseParser, type SseEvent } from '../sse/parser.js'
-import { UpstreamError, StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, mapUpstreamFailure, type RelayError } from '../errors.js'
-import { inBandError } from '../upstream/in-band-error.js'
+import { createSseParser } from '../sse/parser.js'
+import { StreamBufferFullError, StreamDetachedError, UpstreamTimeoutError, errorEnvelope, type RelayError } from '../errors.js'
+import { withModel } from '../formats/alias.js'
 import { isUsageOnly, recordSummary, type Chunk } from '../formats/chunk-fields.js'
 import { ChunkEvents, eventBytes } from '../formats/chunk-events.js'
 import type { StreamEvent, StreamSummary, Usage } from '../formats/types.js'
-import type { Outcome } from '../streaming/request-state.js'
+import type { Outcome } from '../observability/request-state.js'
+import { classifyEvent, endOfStream, upstreamFailed, type StreamSink } from '../relay/stream-end.js'
 import type { StreamVerdict } from '../upstream/failover.js'
-import type { Endpoint, Upstream, UpstreamResponse } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import type { Upstream, UpstreamResponse } from '../upstream/types.js'
 import { createNumbering } from './numbering.js'
 import type { StreamStore } from './store.js'
 
@@ -77,20 +79,17 @@ export function startProducer (o: ProducerOptions): Producer {
   let resolveDone!: (result: ProducerResult) => void
   const done = new Promise<ProducerResult>((resolve) => { resolveDone = resolve })
 
-  const parser = createSseParser({ onEvent })
-  body.on('data', (chunk: Buffer) => { if (!finished) parser.push(chunk) })
-  body.on('end', () => {
-    const truncated = parser.end()
-    if (finished) return
-    if (!truncated && upstream.kind.endsWithoutDone(o.endpoint)) complete()
-    // A stream that just stops must never look complete (PROTOCOLS §4).
-    else fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error', true)
-  })
-  body.on('error', (err: unknown) => {
-    if (finished) return
-    const mapped = mapUpstreamFailure(err, upstream.name)
-    // An abort (shutdown's abortAll) errors the body too: the verdict sees the aborted signal.
-    fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error', true)
+  // The same end-of-stream rules as the direct relay (relay/stream-end.ts); what they find is the upstream's fault.
+  const sink: StreamSink = { frame, complete, fail: (err, outcome) => fail(err, outcome, true) }
+  const parser = createSseParser({ onEvent: (event, raw) => { if (!finished) classifyEvent(upstream, event.data, raw, sink) } })
+  body.read({
+    onData: (chunk) => { if (!finished) parser.push(chunk) },
+    onEnd: () => {
+      const truncated = parser.end()
+      if (!finished) endOfStream(upstream, o.endpoint, truncated, sink)
+    },
+    // An abort (shutdown's abortAll) fails the body too: the verdict sees the aborted signal.
+    onError: (err) => { if (!finished) upstreamFailed(upstream, err, sink) },
   })
 
   const total = setTimeout(() => fail(UpstreamTimeoutError({}, `Stream took longer than the total timeout of ${o.totalMs} ms`), 'timeout'), o.totalMs)
@@ -98,33 +97,20 @@ export function startProducer (o: ProducerOptions): Producer {
   let watchdog = setTimeout(checkReaders, o.detachTimeoutMs)
   watchdog.unref()
 
-  function onEvent (event: SseEvent): void {
-    if (finished) return
-    const data = event.data
-    if (data === '[DONE]') { complete(); return }
-    try {
-      const inBand = data.includes('"error"') ? inBandError(upstream, data) : undefined
-      if (inBand) { fail(inBand, 'upstream_error', true); return }
-      const chunk = JSON.parse(data) as Chunk
-      recordSummary(chunk, summary)
-      if (o.dropUsageChunk && isUsageOnly(chunk)) return
-      let stored = data
-      if (o.alias !== undefined) {
-        chunk.model = o.alias
-        stored = JSON.stringify(chunk)
-      }
-      const produced = split.of(chunk, stored)
-      for (const event of produced) bytes += eventBytes(event)
-      if (bytes > o.maxBufferBytes) {
-        fail(StreamBufferFullError({}, `The stream's buffer of ${o.maxBufferBytes} bytes is full`), 'upstream_error')
-        return
-      }
-      for (const event of produced) append(event)
-    } catch (err) {
-      fail(UpstreamError({ cause: err }, `Upstream "${upstream.name}" sent a malformed stream frame`), 'upstream_error', true)
+  /** One upstream chunk becomes its stored events (formats/chunk-events.ts): its reasoning, the chunk, the tool calls it completed. */
+  function frame (data: string): void {
+    const chunk = JSON.parse(data) as Chunk
+    recordSummary(chunk, summary)
+    if (o.dropUsageChunk && isUsageOnly(chunk)) return
+    const stored = o.alias === undefined ? data : withModel(data, o.alias)
+    const produced = split.of(chunk, stored)
+    for (const event of produced) bytes += eventBytes(event)
+    if (bytes > o.maxBufferBytes) {
+      fail(StreamBufferFullError({}, `The stream's buffer of ${o.maxBufferBytes} bytes is full`), 'upstream_error')
+      return
     }
+    for (const event of produced) void append(event)
   }
-
 
   /** Appends in order; a slow store makes the producer stop reading upstream for a while (backpressure). */
   function append (event: StreamEvent): Promise<unknown> {
@@ -136,13 +122,13 @@ export function startProducer (o: ProducerOptions): Producer {
       o.log.warn({ streamId: id, err: (err as Error).message }, 'could not store a stream event')
     }).finally(() => {
       pending--
-      if (pending <= MAX_PENDING_APPENDS && body.isPaused() && !finished) body.resume()
+      if (pending <= MAX_PENDING_APPENDS && body.paused && !finished) body.resume()
     })
     return chain
   }
 
   function complete (): void {
-    for (const event of split.end()) append(event)
+    for (const event of split.end()) void append(event)
     end({ type: 'stop', finishReason: summary.finishReason, usage: summary.usage }, 'completed')
     o.verdict?.completed()
   }

@@ -3,13 +3,14 @@ import type { FastifyReply } from 'fastify'
 import { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from '../sse/parser.js'
 import { UpstreamError, mapUpstreamFailure, type RelayError } from '../errors.js'
 import type { StreamVerdict } from '../upstream/failover.js'
-import { inBandError } from '../upstream/in-band-error.js'
 import type { FrameFormat, FrameWriter } from '../formats/types.js'
-import type { Endpoint, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import type { BodySink, Upstream, UpstreamBody, UpstreamResponse } from '../upstream/types.js'
 import { ClientWriter } from './client-writer.js'
 import { heartbeatEvery, type Beating } from './heartbeat.js'
-import type { Outcome, RequestState } from './request-state.js'
-import { streamHeaders } from './sse-headers.js'
+import type { Outcome, RequestState } from '../observability/request-state.js'
+import { streamHeaders } from '../sse/headers.js'
+import { classifyEvent, endOfStream, upstreamFailed, type StreamSink } from './stream-end.js'
 
 export interface RelayStreamOptions {
   reply: FastifyReply
@@ -35,14 +36,14 @@ export interface RelayStreamOptions {
  * (SPEC §5). After that point nothing throws: a failure becomes the format's
  * error frame and the end of the response, never a `[DONE]`.
  *
- * Per upstream chunk (one `'data'` straight from undici's parser, see
- * upstream/http-body.ts): the parser, the format writer per complete frame,
- * then ONE write of everything that chunk completed (streaming/client-writer.ts),
+ * Per upstream chunk (one `onData` straight from undici's parser, see
+ * upstream/response-body.ts): the parser, the format writer per complete frame,
+ * then ONE write of everything that chunk completed (relay/client-writer.ts),
  * so the frames of one read leave in one syscall; backpressure pauses the
  * upstream while the client's socket buffer is full. Nothing is held back to
  * batch: the write happens before the chunk's handler returns. Per frame in
  * passthrough: no JSON parse (formats/openai.ts), no timer call (the heartbeat
- * reads the writer's last-write time: streaming/heartbeat.ts).
+ * reads the writer's last-write time: relay/heartbeat.ts).
  */
 export function relayStream (o: RelayStreamOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -53,12 +54,13 @@ export function relayStream (o: RelayStreamOptions): Promise<void> {
 
 /**
  * One stream's state and handlers. A class, not closures: an open stream
- * holds this one object, with its methods shared on the prototype, and is the
- * parser's handler object itself (the closure form held a dozen function
- * objects and their context per stream).
+ * holds this one object, with its methods shared on the prototype, and is
+ * itself the body's sink, the parser's handler object and the end-of-stream
+ * rules' sink (the closure form held a dozen function objects and their
+ * context per stream).
  */
-class StreamRelay implements SseParserHandlers, Beating {
-  /** The options without `response`: its headers are not needed once the stream runs (~0.5 KB per open stream). */
+class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
+  /** The options without `response`: its headers are not needed once the stream runs, so nothing holds them. */
   readonly #o: Omit<RelayStreamOptions, 'response'>
   readonly #body: UpstreamBody
   readonly #out: ClientWriter
@@ -86,22 +88,20 @@ class StreamRelay implements SseParserHandlers, Beating {
 
   attach (): void {
     const res = this.#o.reply.raw
-    const body = this.#body
-    // The client may have left (and the upstream call been aborted) before these listeners were
-    // attached: their events are gone, so settle now or the route's promise would never settle.
-    if (res.closed || body.destroyed) {
+    // The client may have left (and the upstream call been aborted) before the relay got here: its
+    // 'close' is gone, so settle now or the route's promise would never settle. A body that failed
+    // meanwhile tells its sink on read().
+    if (res.closed) {
       this.#finished = true
-      body.destroy()
-      this.#settle(res.closed ? clientGone() : mapUpstreamFailure(body.errored ?? new Error('response body closed'), this.#o.upstream.name))
+      this.#body.destroy()
+      this.#settle(clientGone())
       return
     }
-    body.on('data', (chunk) => this.#onData(chunk))
-    body.on('end', () => this.#onEnd())
-    body.on('error', (err) => this.#onError(err))
+    this.#body.read(this)
     res.on('close', () => this.#onClose())
   }
 
-  #onData (chunk: Buffer): void {
+  onData (chunk: Buffer): void {
     if (this.#finished) return // after [DONE] or an error: let the rest drain, unread
     if (!this.#started) this.#start()
     this.#parser.push(chunk)
@@ -116,32 +116,27 @@ class StreamRelay implements SseParserHandlers, Beating {
     }
   }
 
-  #onEnd (): void {
+  onEnd (): void {
     const truncated = this.#parser.end()
     if (this.#finished) return
     const { upstream } = this.#o
-    if (!this.#started) {
-      this.#finished = true
-      this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
-    } else if (!truncated && upstream.kind.endsWithoutDone(this.#o.endpoint)) {
-      this.#complete()
-    } else {
-      // Ollama and broken proxies end streams early without an error frame; a truncated
-      // stream must never look complete to the client (PROTOCOLS §4).
-      this.#fail(UpstreamError({}, `Upstream "${upstream.name}" ended the stream before it was complete`), 'upstream_error')
+    if (this.#started) {
+      endOfStream(upstream, this.#o.endpoint, truncated, this)
+      return
     }
+    this.#finished = true
+    this.#settle(UpstreamError({}, `Upstream "${upstream.name}" closed the stream without sending anything`))
   }
 
-  #onError (err: unknown): void {
+  onError (err: unknown): void {
     if (this.#finished) return
-    const mapped = mapUpstreamFailure(err, this.#o.upstream.name)
     if (!this.#started) {
       this.#finished = true
-      this.#settle(mapped)
+      this.#settle(mapUpstreamFailure(err, this.#o.upstream.name))
     } else if (this.#o.state.clientGone) {
       this.#finish()
     } else {
-      this.#fail(mapped, mapped.relayCode === 'upstream_timeout' ? 'timeout' : 'upstream_error')
+      upstreamFailed(this.#o.upstream, err, this)
     }
   }
 
@@ -184,20 +179,11 @@ class StreamRelay implements SseParserHandlers, Beating {
   }
 
   onEvent (event: SseEvent, raw: Buffer): void {
-    if (this.#finished) return
-    const data = event.data
-    if (data === '[DONE]') { this.#complete(); return }
-    let frame: string | Buffer | undefined
-    try {
-      // An unescaped `"error"` cannot occur inside a JSON string value (quotes are
-      // escaped there), so this test only matches frames that really carry an error key.
-      const inBand = data.includes('"error"') ? inBandError(this.#o.upstream, data) : undefined
-      if (inBand) { this.#fail(inBand, 'upstream_error'); return }
-      frame = this.#o.writer.frame(data, raw)
-    } catch (err) {
-      this.#fail(UpstreamError({ cause: err }, `Upstream "${this.#o.upstream.name}" sent a malformed stream frame`), 'upstream_error')
-      return
-    }
+    if (!this.#finished) classifyEvent(this.#o.upstream, event.data, raw, this)
+  }
+
+  frame (data: string, raw: Buffer): void {
+    const frame = this.#o.writer.frame(data, raw)
     if (frame !== undefined) {
       this.#o.state.frames++
       // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.
@@ -205,15 +191,14 @@ class StreamRelay implements SseParserHandlers, Beating {
     }
   }
 
-
-  #complete (): void {
+  complete (): void {
     const last = this.#o.writer.end()
     this.#finish('completed')
     if (last !== undefined) this.#out.push(last)
     this.#out.end()
   }
 
-  #fail (err: RelayError, outcome: Outcome): void {
+  fail (err: RelayError, outcome: Outcome): void {
     this.#o.state.error = err.message
     const last = this.#o.writer.error(err)
     this.#finish(outcome, err)
@@ -235,7 +220,7 @@ class StreamRelay implements SseParserHandlers, Beating {
     const { state, verdict } = this.#o
     if (outcome !== undefined && state.outcome === undefined) state.outcome = outcome
     // After the first byte only the stream's end tells whether its upstream is healthy. Called
-    // before #fail aborts the controller: the verdict tells the upstream's own failure from one
+    // before fail() aborts the controller: the verdict tells the upstream's own failure from one
     // the client, the total timeout or shutdown caused by whether that signal had aborted first.
     if (verdict !== undefined && this.#started) {
       if (err !== undefined) verdict.broke(err)

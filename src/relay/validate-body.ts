@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors.js'
-import type { Endpoint } from '../upstream/types.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 
 /** A request body that passed the checks of SPEC §10; every other field passes through untouched. */
 export interface ApiBody {
