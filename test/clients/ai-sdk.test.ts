@@ -3,8 +3,8 @@ import { streamText, tool, jsonSchema } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { createOpenAI } from '@ai-sdk/openai'
 import { z } from 'zod'
-import { callArgs, callStart, deltaChunk, toolChunk, toolCallsFinish } from '../helpers/deltas.js'
-import { startClientRig, scriptFrames, scriptEndless, answerFrames, roleChunk, upstreamClosedAfter, WEB_TOKEN, MODEL } from '../helpers/clients.js'
+import { deltaChunk } from '../helpers/deltas.js'
+import { startClientRig, scriptFrames, scriptEndless, answerFrames, toolCallFrames, upstreamClosedAfter, WEB_TOKEN, MODEL } from '../helpers/clients.js'
 import { waitFor } from '../helpers/streams.js'
 
 // The Vercel AI SDK (v7) `streamText` through the relay, with `@ai-sdk/openai-compatible` (what
@@ -63,14 +63,7 @@ t.test('openai-compatible: reasoning_content deltas are reasoning parts and reas
 t.test('openai-compatible: a tool call split across chunks arrives as one typed toolCall', async (t) => {
   const { up, baseURL } = await startClientRig(t)
   const args = '{"city":"Paris","days":3}'
-  scriptFrames(up, [
-    roleChunk(),
-    toolChunk(callStart(0, 'call_forecast_1', 'get_forecast')),
-    toolChunk(callArgs(0, args.slice(0, 4))),
-    toolChunk(callArgs(0, args.slice(4, 15))),
-    toolChunk(callArgs(0, args.slice(15))),
-    toolCallsFinish,
-  ], { usage: [30, 8], gapMs: 5 })
+  scriptFrames(up, toolCallFrames([{ id: 'call_forecast_1', name: 'get_forecast', pieces: [args.slice(0, 4), args.slice(4, 15), args.slice(15)] }]), { usage: [30, 8], gapMs: 5 })
   const result = streamText({
     model: compatible(baseURL)(MODEL),
     prompt: 'Weather in Paris for 3 days?',

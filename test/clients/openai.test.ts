@@ -1,7 +1,6 @@
 import t from 'tap'
 import OpenAI, { APIError, BadRequestError } from 'openai'
-import { callArgs, callStart, toolChunk, toolCallsFinish } from '../helpers/deltas.js'
-import { startClientRig, scriptFrames, scriptEndless, answerFrames, roleChunk, upstreamClosedAfter, WEB_TOKEN, UPSTREAM_KEY, MODEL } from '../helpers/clients.js'
+import { startClientRig, scriptFrames, scriptEndless, answerFrames, toolCallFrames, upstreamClosedAfter, WEB_TOKEN, UPSTREAM_KEY, MODEL } from '../helpers/clients.js'
 import { waitFor } from '../helpers/streams.js'
 
 // The official `openai` SDK (v7) pointed at the relay with only a base URL and a relay token:
@@ -60,17 +59,10 @@ t.test('chat.completions.stream(): content events and finalContent; a tool call 
   t.same(seen, PIECES, 'one content event per delta')
 
   const args = '{"city": "Paris", "unit": "celsius"}'
-  scriptFrames(up, [
-    roleChunk(),
-    toolChunk(callStart(0, 'call_weather_1', 'get_weather')),
-    toolChunk(callArgs(0, args.slice(0, 5))),
-    toolChunk(callArgs(0, args.slice(5, 19))),
-    toolChunk(callArgs(0, args.slice(19))),
-    toolChunk(callStart(1, 'call_time_2', 'get_time')),
-    toolChunk(callArgs(1, '{"tz":')),
-    toolChunk(callArgs(1, '"Europe/Paris"}')),
-    toolCallsFinish,
-  ], { gapMs: 5 })
+  scriptFrames(up, toolCallFrames([
+    { id: 'call_weather_1', name: 'get_weather', pieces: [args.slice(0, 5), args.slice(5, 19), args.slice(19)] },
+    { id: 'call_time_2', name: 'get_time', pieces: ['{"tz":', '"Europe/Paris"}'] },
+  ]), { gapMs: 5 })
   const tools: OpenAI.ChatCompletionTool[] = [
     { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city', 'unit'] } } },
     { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { tz: { type: 'string' } }, required: ['tz'] } } },

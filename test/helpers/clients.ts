@@ -2,6 +2,7 @@ import type { Test } from 'tap'
 import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream, type ReceivedRequest } from './upstream.js'
 import { startRelay, type RunningRelay } from './relay.js'
 import { waitFor } from './streams.js'
+import { callArgs, callStart, toolChunk, toolCallsFinish } from './deltas.js'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 
 /**
@@ -42,6 +43,22 @@ export function roleChunk (): string {
 /** An answer as OpenAI streams it: the role chunk, one chunk per piece, the finish chunk. */
 export function answerFrames (pieces: string[], finish = 'stop'): string[] {
   return [roleChunk(), ...pieces.map((p) => chatChunk(p)), chatChunk(null, { finish })]
+}
+
+/** One streamed tool call: its arguments come in `pieces`, one chunk each. */
+export interface StreamedCall { id: string, name: string, pieces: string[] }
+
+/**
+ * A tool-calling answer as OpenAI streams it: the role chunk; for each call (index 0, 1, …) its
+ * first fragment (id, name, empty arguments), then one chunk per arguments piece; the finish
+ * chunk with `tool_calls`.
+ */
+export function toolCallFrames (calls: StreamedCall[]): string[] {
+  return [
+    roleChunk(),
+    ...calls.flatMap((call, index) => [toolChunk(callStart(index, call.id, call.name)), ...call.pieces.map((p) => toolChunk(callArgs(index, p)))]),
+    toolCallsFinish,
+  ]
 }
 
 /**
