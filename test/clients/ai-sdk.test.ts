@@ -3,8 +3,7 @@ import { streamText, tool, jsonSchema } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { createOpenAI } from '@ai-sdk/openai'
 import { z } from 'zod'
-import { deltaChunk } from '../helpers/deltas.js'
-import { startClientRig, scriptFrames, scriptEndless, answerFrames, toolCallFrames, upstreamClosedAfter, WEB_TOKEN, MODEL } from '../helpers/clients.js'
+import { startClientRig, scriptFrames, reasoningFrames, scriptEndless, answerFrames, toolCallFrames, upstreamClosedAfter, WEB_TOKEN, MODEL } from '../helpers/clients.js'
 import { waitFor } from '../helpers/streams.js'
 
 // The Vercel AI SDK (v7) `streamText` through the relay, with `@ai-sdk/openai-compatible` (what
@@ -39,12 +38,7 @@ t.test('openai-compatible: reasoning_content deltas are reasoning parts and reas
   const thinking = ['The user ', 'greets; ', 'answer ', 'briefly.']
   const answer = ['Hello', ' there!']
   // DeepSeek / vLLM: reasoning first (content null), then the answer.
-  scriptFrames(up, [
-    deltaChunk({ role: 'assistant', content: null, reasoning_content: '' }),
-    ...thinking.map((r) => deltaChunk({ content: null, reasoning_content: r })),
-    ...answer.map((c) => deltaChunk({ content: c, reasoning_content: null })),
-    deltaChunk({}, { finish: 'stop' }),
-  ], { usage: [9, 12], gapMs: 5 })
+  scriptFrames(up, reasoningFrames(thinking, answer), { usage: [9, 12], gapMs: 5 })
   const result = streamText({ model: compatible(baseURL)(MODEL), prompt: 'hi', maxRetries: 0 })
   const parts: Array<[string, string]> = []
   for await (const part of result.fullStream) {

@@ -3,7 +3,7 @@ import { EventSource, type FetchLike } from 'eventsource'
 import { chatChunk, SSE_HEADERS, sleep } from '../helpers/upstream.js'
 import { deltaChunk } from '../helpers/deltas.js'
 import { createStream, gate, waitFor } from '../helpers/streams.js'
-import { startClientRig, scriptFrames, roleChunk, WEB_TOKEN, MODEL } from '../helpers/clients.js'
+import { startClientRig, scriptFrames, reasoningFrames, roleChunk, WEB_TOKEN, MODEL } from '../helpers/clients.js'
 
 // The `eventsource` package (v5), the EventSource of Node apps and of the seeds' pages, on the
 // relay's EventSource flow (SPEC §6): POST /v1/streams with the relay token, then a plain
@@ -33,12 +33,7 @@ t.test('content events: reasoning, then message deltas, then stop with usage; id
   const { up, relay } = await startClientRig(t)
   const thinking = ['Greeting; ', 'reply ', 'in kind.']
   const answer = ['Salut', ' à ', 'toi ', '👋']
-  scriptFrames(up, [
-    deltaChunk({ role: 'assistant', content: null, reasoning_content: '' }),
-    ...thinking.map((r) => deltaChunk({ content: null, reasoning_content: r })),
-    ...answer.map((c) => deltaChunk({ content: c, reasoning_content: null })),
-    deltaChunk({}, { finish: 'stop' }),
-  ], { usage: [12, 7], gapMs: 5 })
+  scriptFrames(up, reasoningFrames(thinking, answer), { usage: [12, 7], gapMs: 5 })
   const created = await createStream(relay.url, body, auth, '?format=content')
   t.equal(created.status, 201)
   const es = new EventSource(`${relay.url}${created.json.url}`)

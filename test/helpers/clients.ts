@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep, type ScriptedUpstream, type ReceivedRequest } from './upstream.js'
 import { startRelay, type RunningRelay } from './relay.js'
 import { waitFor } from './streams.js'
-import { callArgs, callStart, toolChunk, toolCallsFinish } from './deltas.js'
+import { callArgs, callStart, deltaChunk, toolChunk, toolCallsFinish } from './deltas.js'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 
 /**
@@ -43,6 +43,19 @@ export function roleChunk (): string {
 /** An answer as OpenAI streams it: the role chunk, one chunk per piece, the finish chunk. */
 export function answerFrames (pieces: string[], finish = 'stop'): string[] {
   return [roleChunk(), ...pieces.map((p) => chatChunk(p)), chatChunk(null, { finish })]
+}
+
+/**
+ * A reasoning model's answer as DeepSeek and vLLM stream it: the role chunk, the `thinking` as
+ * `reasoning_content` deltas (content null), then the `answer` deltas, then the finish chunk.
+ */
+export function reasoningFrames (thinking: string[], answer: string[]): string[] {
+  return [
+    deltaChunk({ role: 'assistant', content: null, reasoning_content: '' }),
+    ...thinking.map((r) => deltaChunk({ content: null, reasoning_content: r })),
+    ...answer.map((c) => deltaChunk({ content: c, reasoning_content: null })),
+    deltaChunk({}, { finish: 'stop' }),
+  ]
 }
 
 /** One streamed tool call: its arguments come in `pieces`, one chunk each. */
