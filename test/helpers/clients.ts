@@ -124,6 +124,47 @@ export async function upstreamClosedAfter (received: ReceivedRequest, cancel: ()
   return (closedAt as number) - cancelledAt
 }
 
+export interface CancelledRead<T> {
+  /** Everything the client's iterator gave, in order. */
+  items: T[]
+  /** Their text, concatenated. */
+  text: string
+  /** What the iteration threw; undefined when it ended quietly. */
+  thrown: unknown
+  /** Ms between the cancel and the upstream socket's close. */
+  closedMs: number
+}
+
+/**
+ * Reads a client's stream (`source`, scripted by scriptEndless) in the background; once three
+ * ticks came through, runs `cancel` and times the upstream socket's close; resolves once the
+ * iteration ended.
+ */
+export async function cancelMidStream<T> (up: ScriptedUpstream, source: AsyncIterable<T>, textOf: (item: T) => string, cancel: () => void): Promise<CancelledRead<T>> {
+  const read: CancelledRead<T> = { items: [], text: '', thrown: undefined, closedMs: NaN }
+  const reading = (async () => {
+    try {
+      for await (const item of source) {
+        read.items.push(item)
+        read.text += textOf(item)
+      }
+    } catch (err) { read.thrown = err }
+  })()
+  await waitFor('three ticks through the client', () => read.text.startsWith('tick1 tick2 tick3 '))
+  read.closedMs = await upstreamClosedAfter(up.requests[0]!, cancel)
+  await reading
+  return read
+}
+
+/** What every client's cancel must have done: the upstream closed within 1 s, mid-generation, logged as `client_aborted`. */
+export async function checkCancelled (t: Test, rig: ClientRig, reply: EndlessReply, read: CancelledRead<unknown>): Promise<void> {
+  t.ok(read.closedMs < 1000, `the upstream socket closed ${Math.round(read.closedMs)} ms after the cancel`)
+  t.match(read.text, /^tick1 tick2 tick3 (tick\d+ )*$/, 'whole ticks only, nothing after the cancel')
+  t.ok(reply.sent < 1000, `the generation was cut short (${reply.sent} ticks)`)
+  await waitFor('the relay\'s summary line', () => rig.relay.summaries().length === 1)
+  t.equal(rig.relay.summaries()[0]?.outcome, 'client_aborted')
+}
+
 /** A non-streamed `chat.completion` answer as OpenAI sends it. */
 export function completionJson (content: string, usage: [prompt: number, completion: number]): string {
   return JSON.stringify({
