@@ -2,6 +2,8 @@ import type { Keyring } from './auth/keyring.js'
 import type { RelayConfig } from './config/resolve.js'
 import type { Limits } from './limits/index.js'
 import type { RelayMetrics } from './observability/metrics.js'
+import type { RedisConnection } from './redis/connection.js'
+import type { Generations } from './stream-log/generations.js'
 import type { Router } from './upstream/router.js'
 
 /** What the routes share: built once when the plugin registers, closed in its onClose hook. */
@@ -15,4 +17,8 @@ export interface RelayContext {
   metrics: RelayMetrics
   /** True once shutdown began: /readyz answers 503 and new work is refused. */
   draining: boolean
+  /** The kept, resumable generations (EventSource flow, Idempotency-Key) and their stream log. */
+  generations: Generations
+  /** The shared-state connection when REDIS_URL is set (SPEC §9.1); /readyz answers 503 while it is down. */
+  redis: RedisConnection | undefined
 }

@@ -41,6 +41,7 @@ export const NotFoundError = define('RELAY_ERR_NOT_FOUND', '%s', 404, 'invalid_r
 export const ModelNotFoundError = define('RELAY_ERR_MODEL_NOT_FOUND', 'The model "%s" does not exist or is not served by this relay', 404, 'invalid_request_error', 'model_not_found')
 export const RequestTooLargeError = define('RELAY_ERR_REQUEST_TOO_LARGE', 'Request body is larger than the limit of %s bytes', 413, 'invalid_request_error', 'request_too_large')
 export const UnsupportedMediaTypeError = define('RELAY_ERR_UNSUPPORTED_MEDIA_TYPE', '%s', 415, 'invalid_request_error', 'unsupported_media_type')
+export const IdempotencyKeyReusedError = define('RELAY_ERR_IDEMPOTENCY_KEY_REUSED', '%s', 422, 'invalid_request_error', 'idempotency_key_reused')
 export const RateLimitedError = define('RELAY_ERR_RATE_LIMITED', '%s', 429, 'rate_limit_error', 'rate_limited')
 export const UpstreamError = define('RELAY_ERR_UPSTREAM', '%s', 502, 'api_error', 'upstream_error')
 export const UnavailableError = define('RELAY_ERR_UNAVAILABLE', '%s', 503, 'api_error', 'unavailable')

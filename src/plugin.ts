@@ -22,6 +22,10 @@ import { modelsRoutes } from './routes/models.js'
 import { streamRoutes } from './routes/streams.js'
 import { createRequestState, type RequestState } from './observability/request-state.js'
 import { createRouter } from './upstream/router.js'
+import { createRedisConnection } from './redis/connection.js'
+import { createGenerations } from './stream-log/generations.js'
+import { createMemoryStore } from './stream-log/memory-store.js'
+import { createRedisStreamStore } from './stream-log/redis-store.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,9 +62,17 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   const { config: given, prefix, playground, limitsRedis, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
-  const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name) })
-  const limits = createLimits(config, metrics, limitsRedis)
-  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false }
+  const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name), redis: config.redis !== undefined })
+  // SPEC §9.1: with REDIS_URL the stream log and the per-key limits are shared by every replica.
+  const redis = config.redis === undefined
+    ? undefined
+    : createRedisConnection({ url: config.redis.url, prefix: config.redis.prefix, log: app.log, observer: metrics.redisObserver })
+  const limits = createLimits(config, metrics, limitsRedis ?? (redis && { client: redis.client, prefix: redis.prefix, isUp: () => redis.status === 'up', leaseMs: config.streams.leaseMs }))
+  const store = redis === undefined
+    ? createMemoryStore()
+    : createRedisStreamStore({ connection: redis, maxBufferBytes: config.streams.maxBufferBytes, leaseMs: config.streams.leaseMs, maxGenerationMs: config.timeouts.totalMs })
+  const ctx = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false, redis } as Omit<RelayContext, 'generations'> as RelayContext
+  ctx.generations = createGenerations(ctx, store, app.log, redis)
   app.decorate('relay', ctx)
   ctx.router.observe(metrics.upstreamObserver)
 
@@ -74,6 +86,9 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   app.addHook('onClose', async () => {
     await ctx.router.close()
     await ctx.limits.close()
+    // The store before its connection: it may still write a final event or give a lease back.
+    await store.close()
+    await redis?.close()
   })
 
   await app.register(async function relayRoutes (scope: FastifyInstance) {
@@ -88,18 +103,25 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       // The one place that sees every request end: its log line and its metrics come from the same summary.
       // `on`, not `once`: a response closes once, and once() costs a wrapper per request.
       reply.raw.on('close', () => ctx.metrics.observeRequest(logRequestSummary(request, reply, state, socket.bytesWritten - bytesAtStart)))
-      // Every POST route of the API needs a token: check it before the body is read, so an
-      // unknown caller cannot make the relay parse a 4 MiB body, and gets 401 whatever it sent.
-      if (request.method === 'POST' && request.is404 !== true && ctx.keyring.required) {
-        try {
-          state.identity = authenticate(request, ctx.keyring)
-        } catch (err) {
-          done(err as Error)
-          return
-        }
-      }
       done()
     })
+    // Every POST route of the API needs a token: check it before the body is read, so an unknown
+    // caller cannot make the relay parse a 4 MiB body, and gets 401 whatever it sent. preParsing,
+    // not onRequest: after every onRequest hook, CORS's included, so a page on an allowed origin
+    // can read its 401 (fetch-event-source's onopen sees it as fatal instead of retrying forever).
+    if (ctx.keyring.required) {
+      scope.addHook('preParsing', (request, _reply, payload, done) => {
+        if (request.method === 'POST' && request.is404 !== true) {
+          try {
+            request.relayState.identity = authenticate(request, ctx.keyring)
+          } catch (err) {
+            done(err as Error)
+            return
+          }
+        }
+        done(null, payload)
+      })
+    }
     scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
     // Fastify parses text/plain by default; the API takes JSON only, so such a body is a 415 (SPEC §10).
     scope.removeContentTypeParser('text/plain')
@@ -111,7 +133,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       await scope.register(cors, {
         origin: config.cors.origins.includes('*') ? '*' : config.cors.origins,
         methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowedHeaders: ['authorization', 'content-type', 'x-relay-format', 'x-request-id', 'last-event-id'],
+        allowedHeaders: ['authorization', 'content-type', 'x-relay-format', 'x-request-id', 'last-event-id', 'idempotency-key'],
         exposedHeaders: ['x-request-id', 'retry-after'],
         maxAge: 600,
       })
@@ -123,7 +145,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
     metricsRoutes(scope, ctx)
     modelsRoutes(scope, ctx)
     completionRoutes(scope, ctx)
-    await streamRoutes(scope, ctx)
+    await streamRoutes(scope, ctx, ctx.generations)
     if (playground !== false && existsSync(PUBLIC_DIR)) {
       await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })
     }

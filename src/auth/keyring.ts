@@ -10,6 +10,11 @@ export interface ClientIdentity {
   requestsPerMinute: number | undefined
   maxConcurrentStreams: number | undefined
   format: KeyConfig['format']
+  /**
+   * The key's token digest (hex): what the relay derives a client's own ids from (an
+   * Idempotency-Key's stream), so another key, or anyone who only knows the key's name, cannot.
+   */
+  scope: string
 }
 
 export const ANONYMOUS: ClientIdentity = Object.freeze({
@@ -18,6 +23,7 @@ export const ANONYMOUS: ClientIdentity = Object.freeze({
   requestsPerMinute: undefined,
   maxConcurrentStreams: undefined,
   format: undefined,
+  scope: 'anonymous',
 })
 
 export interface Keyring {
@@ -35,7 +41,7 @@ export interface Keyring {
 export function createKeyring (keys: KeyConfig[]): Keyring {
   const entries = keys.map((k) => ({
     digest: Buffer.from(k.sha256, 'hex'),
-    identity: Object.freeze({ name: k.name, models: k.models, requestsPerMinute: k.requestsPerMinute, maxConcurrentStreams: k.maxConcurrentStreams, format: k.format }),
+    identity: Object.freeze({ name: k.name, models: k.models, requestsPerMinute: k.requestsPerMinute, maxConcurrentStreams: k.maxConcurrentStreams, format: k.format, scope: k.sha256.toLowerCase() }),
   }))
   return {
     required: entries.length > 0,

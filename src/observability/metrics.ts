@@ -3,6 +3,7 @@ import type { Usage } from '../formats/types.js'
 import type { Outcome } from './request-state.js'
 import type { UpstreamObserver } from '../upstream/failover.js'
 import type { RequestSummary } from './request-log.js'
+import type { RedisObserver } from '../redis/connection.js'
 
 /** Every metric of the relay starts with this, the process metrics too, so they never clash with the host's. */
 export const METRIC_PREFIX = 'llm_relay_'
@@ -21,6 +22,8 @@ export interface MetricsOptions {
   prefix: string
   /** Names of the configured upstreams: their breaker gauges start at 0, so every upstream has a series. */
   upstreams: string[]
+  /** A shared-state Redis is configured: its up/down gauge is exported (without one it would only say 0). */
+  redis?: boolean
 }
 
 export interface RelayMetrics {
@@ -35,6 +38,13 @@ export interface RelayMetrics {
   observeGeneration (generation: FinishedGeneration): void
   streamOpened (): void
   streamClosed (): void
+  /** A kept generation (POST /v1/streams, Idempotency-Key) started / ended in this process. */
+  streamLogOpened (): void
+  streamLogClosed (): void
+  /** A generation of this process was stopped because its lease on the shared stream log lapsed (SPEC §9.1). */
+  leaseLost (): void
+  /** For the Redis connection (SPEC §9.1): up/down and each operation's latency. */
+  readonly redisObserver: RedisObserver
   /**
    * For `router.observe()`: each time a request leaves an upstream for the
    * next one (failover, before the first byte), a retry and an upstream error
@@ -121,6 +131,29 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
     registers,
   })
 
+  const streamLogs = new Gauge({
+    name: `${METRIC_PREFIX}stream_logs_open`,
+    help: 'Kept generations (EventSource streams, Idempotency-Key requests) this process is producing into the stream log right now.',
+    registers,
+  })
+  const leasesLost = new Counter({
+    name: `${METRIC_PREFIX}stream_leases_lost_total`,
+    help: 'Generations of this process stopped because its lease on the shared stream log (Redis) lapsed.',
+    registers,
+  })
+  const redisUp = new Gauge({
+    name: `${METRIC_PREFIX}redis_up`,
+    help: '1 while the shared-state Redis (REDIS_URL) is reachable, 0 while it is not.',
+    registers: options.redis === true ? registers : [],
+  })
+  const redisCommands = new Histogram({
+    name: `${METRIC_PREFIX}redis_command_seconds`,
+    help: 'Seconds per Redis operation of the shared stream log and limits, by operation and result.',
+    labelNames: ['operation', 'result'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  })
+
   // Counted only when the upstream said so: a missing count is unknown, never zero or a guess.
   function countTokens (key: string, model: string, prompt: number | null | undefined, completion: number | null | undefined): void {
     if (isCount(prompt)) promptTokens.inc({ key, model }, prompt)
@@ -150,6 +183,13 @@ export function createMetrics (options: MetricsOptions): RelayMetrics {
     },
     streamOpened: () => activeStreams.inc(),
     streamClosed: () => activeStreams.dec(),
+    streamLogOpened: () => streamLogs.inc(),
+    streamLogClosed: () => streamLogs.dec(),
+    leaseLost: () => leasesLost.inc(),
+    redisObserver: {
+      status: (up) => redisUp.set(up ? 1 : 0),
+      command: (operation, seconds, ok) => redisCommands.observe({ operation, result: ok ? 'ok' : 'error' }, seconds),
+    },
     upstreamObserver: {
       onRetry (e) {
         const reason = reasonLabel(e.reason)

@@ -10,6 +10,8 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import { sendJson } from './json-reply.js'
 import { planForward, retarget, type ForwardPlan } from './plan.js'
 import { relayStream } from './relay-stream.js'
+import { asksStream, forwardKept } from './kept-stream.js'
+import { idempotencyOf } from '../stream-log/idempotency.js'
 
 /**
  * One client request → one upstream request (SPEC §4–5): plan it
@@ -18,6 +20,8 @@ import { relayStream } from './relay-stream.js'
  * either relay the stream or return the JSON answer.
  */
 export async function forward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const idempotency = idempotencyOf(request)
+  if (idempotency !== undefined && asksStream(request.body)) return await forwardKept(ctx, endpoint, request, reply, idempotency)
   const state = request.relayState
   const plan = planForward(ctx, endpoint, request)
   // The plan holds what is needed of the body; a stream stays open for minutes, and Fastify's

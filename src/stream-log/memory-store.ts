@@ -1,4 +1,4 @@
-import { isFinal, type CreateOptions, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
+import { StreamExistsError, isFinal, type CreateOptions, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import type { StreamEvent } from '../formats/types.js'
 
 interface Entry {
@@ -46,7 +46,7 @@ export function createMemoryStore (): StreamStore {
 
   return {
     async create (id, options: CreateOptions) {
-      if (streams.has(id)) throw new Error(`stream ${id} exists`)
+      if (streams.has(id)) throw new StreamExistsError(id)
       const now = Date.now()
       const info: StreamInfo = {
         id,
@@ -59,6 +59,7 @@ export function createMemoryStore (): StreamStore {
         delivered: false,
         readers: 0,
         readersChangedAt: now,
+        ...(options.fingerprint !== undefined && { fingerprint: options.fingerprint }),
       }
       const entry: Entry = { info, ttlMs: options.ttlMs, events: [], listeners: new Set(), timer: undefined }
       streams.set(id, entry)

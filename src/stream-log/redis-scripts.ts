@@ -32,7 +32,7 @@ export function cancelChannel (prefix: string, instance: string): string {
 }
 
 /**
- * KEYS info, events, instance. ARGV now, expires, ttl, format, owner, deadline, leaseTtl.
+ * KEYS info, events, instance. ARGV now, expires, ttl, format, owner, deadline, leaseTtl, fingerprint.
  * 0: the id exists. 1: created. 2: created, and this replica's lease had lapsed before (its
  * other streams may have been ended by other replicas).
  */
@@ -42,6 +42,7 @@ redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'fmt', ARGV[4], 'created', ARGV[1], 'expires', ARGV[2], 'ttl', ARGV[3],
   'seq', '0', 'ids', '{}', 'fin', '0', 'dlv', '0', 'rd', '0', 'rdAt', ARGV[1], 'bytes', '0',
   'owner', ARGV[5], 'deadline', ARGV[6])
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'fp', ARGV[8]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 if redis.call('PEXPIRE', KEYS[3], ARGV[7]) == 1 then return 1 end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[7])

@@ -4,7 +4,7 @@ import type { FrameFormat, StreamEvent } from '../formats/types.js'
 import type { RedisConnection } from '../redis/connection.js'
 import { runScript, type RedisScript } from '../redis/script.js'
 import { EVENT_FORMATS } from './numbering.js'
-import { isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
+import { StreamExistsError, isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import { startLease, watchOrphans } from './redis-lease.js'
 import * as S from './redis-scripts.js'
 
@@ -174,10 +174,11 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
         delivered: false,
         readers: 0,
         readersChangedAt: now,
+        ...(options.fingerprint !== undefined && { fingerprint: options.fingerprint }),
       }
       const created = await run('create', S.CREATE, [k.info, k.events, S.instanceKey(prefix, instance)],
-        [now, info.expiresAt, options.ttlMs, options.format, instance, now + maxGenerationMs + options.ttlMs, leaseTtl])
-      if (created === 0) throw new Error(`stream ${id} exists`)
+        [now, info.expiresAt, options.ttlMs, options.format, instance, now + maxGenerationMs + options.ttlMs, leaseTtl, options.fingerprint ?? ''])
+      if (created === 0) throw new StreamExistsError(id)
       // The lease had lapsed: what this replica produced before may have been ended elsewhere.
       if (created === 2) for (const other of produced.keys()) stop(other, 'lost')
       produced.set(id, { stoppers: new Set(), stop: undefined, broken: false })
@@ -292,5 +293,6 @@ function decodeInfo (id: string, h: Record<string, string>): StreamInfo | undefi
     delivered: h.dlv === '1',
     readers: Number(h.rd),
     readersChangedAt: Number(h.rdAt),
+    ...(h.fp !== undefined && { fingerprint: h.fp }),
   }
 }

@@ -66,6 +66,16 @@ export interface CreateOptions {
   ttlMs: number
   /** The frame format a reader gets when it names none (the POST's format). */
   format: string
+  /** What the request that started it was (Idempotency-Key, SPEC §6): a repeat with another body is refused. */
+  fingerprint?: string | undefined
+}
+
+/** `create` found the id taken: for an idempotent request, the generation a repeat attaches to. */
+export class StreamExistsError extends Error {
+  constructor (id: string) {
+    super(`stream ${id} exists`)
+    this.name = 'StreamExistsError'
+  }
 }
 
 /**
@@ -98,6 +108,8 @@ export interface StreamInfo {
   delivered: boolean
   /** Readers attached right now. */
   readers: number
+  /** CreateOptions.fingerprint, when one was given. */
+  fingerprint?: string | undefined
   /** Epoch ms of the last attach or detach (creation time before any). */
   readersChangedAt: number
 }

@@ -42,30 +42,27 @@ if (browser) {
     t.same(pageErrors, [])
   })
 
-  // A relay bug, found by this test: its POST 401 (the token is checked in the relay's own
-  // onRequest hook, which ends the hook chain before @fastify/cors's hook adds its headers) carries
-  // no Access-Control-Allow-Origin. The browser then reports a CORS failure instead of the 401,
-  // onopen never runs, and the library retries every second. The assertions that fail because of
-  // it are marked `todo` (reported, not counted as failures) until src is fixed: then drop BUG.
-  const BUG = { todo: 'relay bug: a POST refused with 401 has no CORS headers, so the page cannot read it and fetch-event-source retries' }
+  // Found by this test: a POST 401 once carried no Access-Control-Allow-Origin (the token was checked
+  // in an onRequest hook that ended the chain before @fastify/cors's). The browser then reported a
+  // CORS failure instead of the 401, onopen never ran, and the library retried every second.
   t.test('a wrong token: the 401 reaches onopen, which treats it as fatal; one POST, no retry loop', async (t) => {
     const site = await serveFetchEventSourcePage(t)
     const { up, relay } = await startClientRig(t, { cors: { origins: [site] } })
     const { page, pageErrors } = await openFetchEventSourcePage(t, browser, site)
 
     const result = await runPageStream(page, `${relay.url}/v1/chat/completions?format=content`, 'sk-not-a-relay-token', body, 5_000)
-    t.equal(result.outcome, 'rejected', 'fetchEventSource rejected', BUG)
-    t.equal(result.fatal, true, 'with the FatalError thrown in onopen', BUG)
-    t.same(result.opens, [401], `onopen saw the 401, readable cross-origin (errors: ${result.errors.join(' | ') || 'none'})`, BUG)
-    t.match(result.message, /^401 \{"error":\{"message":"Invalid API key"/, 'the relay\'s JSON envelope was readable', BUG)
-    t.equal(result.errors.length, 1, 'onerror ran once, and rethrew', BUG)
+    t.equal(result.outcome, 'rejected', 'fetchEventSource rejected')
+    t.equal(result.fatal, true, 'with the FatalError thrown in onopen')
+    t.same(result.opens, [401], `onopen saw the 401, readable cross-origin (errors: ${result.errors.join(' | ') || 'none'})`)
+    t.match(result.message, /^401 \{"error":\{"message":"Invalid API key"/, 'the relay\'s JSON envelope was readable')
+    t.equal(result.errors.length, 1, 'onerror ran once, and rethrew')
     t.same(result.events, [])
 
     const posts = () => relay.summaries().filter((s) => s.method === 'POST')
     await waitFor('the POST\'s summary line', () => posts().length >= 1)
     // The library's retry timer is 1 s by default: watch a little longer than that for a second POST.
     await sleep(1_500)
-    t.same(posts().map((s) => [s.status, s.outcome]), [[401, 'rejected']], `exactly one POST reached the relay (${posts().length})`, BUG)
+    t.same(posts().map((s) => [s.status, s.outcome]), [[401, 'rejected']], `exactly one POST reached the relay (${posts().length})`)
     t.equal(up.requests.length, 0, 'nothing went upstream')
     t.same(pageErrors, [])
   })

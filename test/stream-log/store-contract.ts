@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { StreamEvent } from '../../src/formats/types.js'
-import type { FormatIds, StreamStore } from '../../src/stream-log/store.js'
+import { StreamExistsError, type FormatIds, type StreamStore } from '../../src/stream-log/store.js'
 import { waitFor } from '../helpers/relay.js'
 import { sleep } from '../helpers/upstream.js'
 
@@ -48,7 +48,16 @@ export function storeContract (t: Test, factory: StoreFactory): void {
     t.strictSame(await store.info('s1'), created)
     t.strictSame(await store.eventsAfter('s1', 0), [], 'no events yet')
     t.equal(await store.positionAfter('s1', 'content', 5), 0)
-    await t.rejects(store.create('s1', { ttlMs: 1000, format: 'content' }), /exists/)
+    await t.rejects(store.create('s1', { ttlMs: 1000, format: 'content' }), StreamExistsError)
+  })
+
+  t.test('a fingerprint given at create is kept (an Idempotency-Key\'s request), and a taken id is a StreamExistsError', async (t) => {
+    const store = await factory(t)
+    const created = await store.create('fp1', { ttlMs: 1000, format: 'content', fingerprint: 'sha-of-the-body' })
+    t.equal(created.fingerprint, 'sha-of-the-body')
+    t.equal((await store.info('fp1'))?.fingerprint, 'sha-of-the-body', 'info reads it back')
+    await t.rejects(store.create('fp1', { ttlMs: 1000, format: 'content', fingerprint: 'other' }), StreamExistsError)
+    t.equal((await store.info('fp1'))?.fingerprint, 'sha-of-the-body', 'the first one stays')
   })
 
   t.test('an unknown id: info, eventsAfter, positionAfter are undefined; append rejects; the rest are no-ops that create nothing', async (t) => {
