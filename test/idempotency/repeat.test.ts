@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startRelay, chatBody, readAll, waitFor } from '../helpers/relay.js'
 import { chatChunk, startUpstream, streamFrames, SSE_HEADERS, sleep } from '../helpers/upstream.js'
 import { parseEvents } from '../helpers/streams.js'
@@ -10,7 +10,7 @@ import { parseEvents } from '../helpers/streams.js'
 const PIECES = ['One ', 'two ', 'three ', 'four ', 'five.']
 const KEYS = [{ name: 'web', key: 'sk-web' }, { name: 'other', key: 'sk-other' }]
 
-async function rig (t: Parameters<Parameters<typeof t.test>[1]>[0], gapMs = 0) {
+async function rig (t: Test, gapMs = 0) {
   const up = await startUpstream(t, async (_req, res) => {
     res.writeHead(200, SSE_HEADERS)
     await streamFrames(res, [...PIECES.map((p) => chatChunk(p)), chatChunk(null, { finish: 'stop' })], { gapMs })
@@ -163,4 +163,21 @@ t.test('summary lines: the repeat is logged as a completed stream of the same ke
   await waitFor('two summaries', () => relay.summaries().filter((s) => s.url?.startsWith('/v1/chat')).length >= 2)
   const lines = relay.summaries().filter((s) => s.url?.startsWith('/v1/chat'))
   t.same(lines.map((s) => [s.keyName, s.status, s.outcome]), [['web', 200, 'completed'], ['web', 200, 'completed']])
+})
+
+t.test('a repeat counts against its key\'s requests per minute like any request', async (t) => {
+  const up = await startUpstream(t, async (_req, res) => {
+    res.writeHead(200, SSE_HEADERS)
+    await streamFrames(res, [chatChunk('hi'), chatChunk(null, { finish: 'stop' })])
+  })
+  const relay = await startRelay(t, { keys: [{ name: 'web', key: 'sk-web', requestsPerMinute: 2 }], upstreams: [{ name: 'up', baseUrl: up.baseUrl, models: ['m'] }] })
+  const ask = () => fetch(`${relay.url}/v1/chat/completions?format=content`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-web', 'idempotency-key': 'rated' }, body: chatBody('m', { stream: true }) })
+  t.equal((await ask()).status, 200)
+  const repeat = await ask()
+  t.equal(repeat.status, 200)
+  await repeat.text()
+  const third = await ask()
+  t.equal(third.status, 429, 'the third request of the minute is refused, repeat or not')
+  t.ok(third.headers.get('retry-after'))
+  t.equal(up.requests.length, 1)
 })
