@@ -21,4 +21,6 @@ export interface RelayContext {
   generations: Generations
   /** The shared-state connection when REDIS_URL is set (SPEC §9.1); /readyz answers 503 while it is down. */
   redis: RedisConnection | undefined
+  /** The Prometheus text GET /metrics answers: this relay's registry, or every worker's (cluster/metrics.ts). */
+  scrapeMetrics: () => Promise<string>
 }

@@ -48,6 +48,8 @@ export type RelayPluginOptions = RelayConfigInput & {
   playground?: boolean
   /** A Redis connection for the per-key limits shared by replicas (SPEC §9.1); without it they count per process. */
   limitsRedis?: LimitsRedis
+  /** What GET /metrics answers; default this relay's own registry. The CLI's workers answer for all of them. */
+  scrapeMetrics?: () => Promise<string>
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
@@ -59,7 +61,7 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
  * not change how the host application's other routes behave.
  */
 const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRelay (app, opts) {
-  const { config: given, prefix, playground, limitsRedis, ...input } = opts as RelayPluginOptions & Record<string, unknown>
+  const { config: given, prefix, playground, limitsRedis, scrapeMetrics, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
   const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name), redis: config.redis !== undefined })
@@ -71,7 +73,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   const store = redis === undefined
     ? createMemoryStore()
     : createRedisStreamStore({ connection: redis, maxBufferBytes: config.streams.maxBufferBytes, leaseMs: config.streams.leaseMs, maxGenerationMs: config.timeouts.totalMs })
-  const ctx = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false, redis } as Omit<RelayContext, 'generations'> as RelayContext
+  const ctx = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false, redis, scrapeMetrics: scrapeMetrics ?? (() => metrics.registry.metrics()) } as Omit<RelayContext, 'generations'> as RelayContext
   ctx.generations = createGenerations(ctx, store, app.log, redis)
   app.decorate('relay', ctx)
   ctx.router.observe(metrics.upstreamObserver)

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type FormatName, type RelayConfigInput, type UpstreamKindName } from './schema.js'
 import { ConfigError, pointerToPath } from './config-error.js'
@@ -50,6 +51,8 @@ export interface RelayConfig {
   pressure: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number, sampleIntervalMs: number, retryAfterSeconds: number }
   metrics: { token: string | undefined, processMetrics: boolean }
   shutdownGraceMs: number
+  /** Processes the CLI runs on the one port (`auto` resolved to the cores this process may use). */
+  workers: number
   bodyLimitBytes: number
   logLevel: string
   /** True when no upstream was configured and the built-in `demo` model is served. */
@@ -106,6 +109,7 @@ export function resolveConfig (input: RelayConfigInput = {}): RelayConfig {
     },
     metrics: { token: input.metrics?.token, processMetrics: input.metrics?.processMetrics ?? true },
     shutdownGraceMs: input.shutdownGraceMs ?? D.DEFAULT_SHUTDOWN_GRACE_MS,
+    workers: input.workers === 'auto' ? availableParallelism() : input.workers ?? 1,
     bodyLimitBytes: input.bodyLimitBytes ?? D.DEFAULT_BODY_LIMIT_BYTES,
     logLevel: input.logLevel ?? D.DEFAULT_LOG_LEVEL,
     demo,

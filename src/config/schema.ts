@@ -146,6 +146,8 @@ export const ConfigSchema = Type.Object({
     processMetrics: Type.Optional(Type.Boolean()),
   }, closed)),
   shutdownGraceMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Processes serving the one port (`npm start`, the CLI): a number, or `auto` for one per core. More than 1 needs `redis`. */
+  workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 512 }), Type.Literal('auto')])),
   bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 }, closed)
