@@ -2,6 +2,7 @@ import type { Keyring } from './auth/keyring.js'
 import type { RelayConfig } from './config/resolve.js'
 import type { Limits } from './limits/index.js'
 import type { RelayMetrics } from './observability/metrics.js'
+import type { ResponseOwners } from './responses/owners.js'
 import type { Router } from './upstream/router.js'
 
 /** What the routes share: built once when the plugin registers, closed in its onClose hook. */
@@ -13,6 +14,8 @@ export interface RelayContext {
   limits: Limits
   /** This relay's own Prometheus registry and metrics. */
   metrics: RelayMetrics
+  /** Which upstream created each response id (SPEC §5.1): in memory, or shared through Redis. */
+  responseOwners: ResponseOwners
   /** True once shutdown began: /readyz answers 503 and new work is refused. */
   draining: boolean
 }

@@ -22,6 +22,7 @@ import { modelsRoutes } from './routes/models.js'
 import { streamRoutes } from './routes/streams.js'
 import { createRequestState, type RequestState } from './observability/request-state.js'
 import { createRouter } from './upstream/router.js'
+import { createMemoryResponseOwners, type ResponseOwners } from './responses/owners.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +45,11 @@ export type RelayPluginOptions = RelayConfigInput & {
   playground?: boolean
   /** A Redis connection for the per-key limits shared by replicas (SPEC §9.1); without it they count per process. */
   limitsRedis?: LimitsRedis
+  /**
+   * Where the relay notes which upstream created each response id (SPEC §5.1); without it, in this
+   * process's memory for `streams.ttlMs`. Give `createRedisResponseOwners()` to share it between replicas.
+   */
+  responseOwners?: ResponseOwners
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
@@ -55,12 +61,14 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
  * not change how the host application's other routes behave.
  */
 const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRelay (app, opts) {
-  const { config: given, prefix, playground, limitsRedis, ...input } = opts as RelayPluginOptions & Record<string, unknown>
+  const { config: given, prefix, playground, limitsRedis, responseOwners, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
   const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name) })
   const limits = createLimits(config, metrics, limitsRedis)
-  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false }
+  // The one place the response owners are chosen: the caller's (Redis, shared by replicas), else this process's memory.
+  const owners = responseOwners ?? createMemoryResponseOwners({ ttlMs: config.streams.ttlMs })
+  const ctx: RelayContext = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, responseOwners: owners, draining: false }
   app.decorate('relay', ctx)
   ctx.router.observe(metrics.upstreamObserver)
 
