@@ -7,6 +7,7 @@ import type { StreamSummary } from '../formats/types.js'
 import { callUpstream } from '../upstream/call.js'
 import { beforeFirstByte, withFailover, type StreamVerdict } from '../upstream/failover.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import { responsesContext, sendResponse } from '../responses/answer.js'
 import { sendJson } from './json-reply.js'
 import { planForward, retarget, type ForwardPlan } from './plan.js'
 import { relayStream } from './relay-stream.js'
@@ -68,22 +69,31 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
 async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController, verdict: StreamVerdict | undefined): Promise<void> {
   const state = request.relayState
   const { route, upstream, askUsage } = plan
-  const response = await callUpstream(plan, endpoint, request, controller)
+  const response = await callUpstream(plan, plan.call, request, controller)
   if (!plan.stream) {
-    await sendJson(reply, response, route, state)
+    if (endpoint === 'responses') await sendResponse(ctx, request, reply, response, plan)
+    else await sendJson(reply, response, route, state)
     return
   }
   const format = FORMATS[plan.format as FormatName]
   const summary: StreamSummary = { finishReason: null, usage: null }
   state.summary = summary
-  const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary, reframe: upstream.kind.reframe })
+  const writer = format.create({
+    // What the upstream streams: a Responses request served through chat streams chat chunks.
+    endpoint: plan.call,
+    alias: route.aliased ? route.publicModel : undefined,
+    dropUsageChunk: askUsage,
+    summary,
+    reframe: upstream.kind.reframe,
+    responses: endpoint === 'responses' ? responsesContext(ctx, plan, request) : undefined,
+  })
   await relayStream({
     reply,
     upstream,
     response,
     format,
     writer,
-    endpoint,
+    endpoint: plan.call,
     heartbeatMs: ctx.config.heartbeatMs,
     state,
     controller,
