@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { modelsRoutes } from './routes/models.js'
 import { responsesRoutes } from './routes/responses.js'
+import { passthroughRoutes } from './routes/passthrough.js'
 import { streamRoutes } from './routes/streams.js'
 import { createRequestState, type RequestState } from './observability/request-state.js'
 import { createRouter } from './upstream/router.js'
@@ -133,6 +134,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
     modelsRoutes(scope, ctx)
     completionRoutes(scope, ctx)
     responsesRoutes(scope, ctx)
+    passthroughRoutes(scope, ctx)
     await streamRoutes(scope, ctx)
     if (playground !== false && existsSync(PUBLIC_DIR)) {
       await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })

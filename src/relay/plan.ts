@@ -78,7 +78,7 @@ function asksUsage (upstream: Upstream, stream: boolean, body: ApiBody): boolean
 }
 
 /** `?format=` beats `X-Relay-Format`, which beats the key's default, which beats the server's. */
-function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
+export function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
   const fromQuery = (request.query as Record<string, unknown> | undefined)?.format
   const asked = fromQuery ?? request.headers['x-relay-format']
   if (asked === undefined) return identity.format ?? serverDefault
