@@ -85,3 +85,10 @@ export function endlessNativeHandler (gapMs = 20): { reply: EndlessNative, handl
 }
 
 export { RESPONSE_ID }
+
+/** The fixture without its function call: reasoning, then the answer, then `response.completed` with those two items (for clients that would run the call). */
+export function textOnlyEvents (): Array<[string, Record<string, unknown>]> {
+  const completed = completedResponse()
+  const output = (completed.output as Array<{ type: string }>).filter((item) => item.type !== 'function_call')
+  return [...NATIVE_EVENTS.slice(0, 17), ['response.completed', { response: { ...completed, output } }]]
+}
