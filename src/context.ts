@@ -4,6 +4,7 @@ import type { Limits } from './limits/index.js'
 import type { RelayMetrics } from './observability/metrics.js'
 import type { RedisConnection } from './redis/connection.js'
 import type { Generations } from './stream-log/generations.js'
+import type { ResponseOwners } from './responses/owners.js'
 import type { Router } from './upstream/router.js'
 
 /** What the routes share: built once when the plugin registers, closed in its onClose hook. */
@@ -15,6 +16,8 @@ export interface RelayContext {
   limits: Limits
   /** This relay's own Prometheus registry and metrics. */
   metrics: RelayMetrics
+  /** Which upstream created each response id (SPEC §5.1): in memory, or shared through Redis. */
+  responseOwners: ResponseOwners
   /** True once shutdown began: /readyz answers 503 and new work is refused. */
   draining: boolean
   /** The kept, resumable generations (EventSource flow, Idempotency-Key) and their stream log. */

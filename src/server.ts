@@ -25,6 +25,8 @@ export interface BuildServerOptions {
   limitsRedis?: RelayPluginOptions['limitsRedis']
   /** Passed to the plugin: what GET /metrics answers instead of this process's registry (the CLI's workers). */
   scrapeMetrics?: RelayPluginOptions['scrapeMetrics']
+  /** Passed to the plugin: where response ids' upstreams are noted (default: memory). */
+  responseOwners?: RelayPluginOptions['responseOwners']
 }
 
 /**
@@ -46,7 +48,7 @@ export async function buildServer (config: RelayConfigInput | RelayConfig = {}, 
     return503OnClosing: true,
     clientErrorHandler: relayClientErrorHandler,
   })
-  await app.register(relay, { config: resolved, limitsRedis: options.limitsRedis, scrapeMetrics: options.scrapeMetrics })
+  await app.register(relay, { config: resolved, limitsRedis: options.limitsRedis, scrapeMetrics: options.scrapeMetrics, responseOwners: options.responseOwners })
   return app
 }
 

@@ -15,6 +15,8 @@ export interface UpstreamConfig {
   models: string[]
   headers: Record<string, string>
   includeUsage: boolean
+  /** `native`: POST /v1/responses goes to the upstream's own /responses; `chat`: through its chat completions (SPEC §5.1). */
+  responses: 'native' | 'chat'
 }
 
 export interface KeyConfig {
@@ -139,6 +141,7 @@ function resolveUpstream (u: NonNullable<RelayConfigInput['upstreams']>[number],
     headers: { ...u.headers },
     // Asked for where the kind understands it (Xinference's OpenAI layer does not document stream_options).
     includeUsage: u.includeUsage ?? KINDS[kind].supportsIncludeUsage,
+    responses: u.responses ?? KINDS[kind].responses,
   }
 }
 
@@ -168,7 +171,7 @@ function resolveProxy (p: RelayConfigInput['proxy']): RelayConfig['proxy'] {
 }
 
 function demoUpstream (): UpstreamConfig {
-  return { name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: [D.DEMO_MODEL], headers: {}, includeUsage: true }
+  return { name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: [D.DEMO_MODEL], headers: {}, includeUsage: true, responses: 'chat' }
 }
 
 /** Checks an http(s) URL and drops a trailing slash so paths can be appended with `${base}/chat/completions`. */

@@ -34,6 +34,11 @@ const UpstreamSchema = Type.Object({
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Ask for `stream_options.include_usage` on streamed chat. Default: true for `openai`, false for `xinference`. */
   includeUsage: Type.Optional(Type.Boolean()),
+  /**
+   * How `POST /v1/responses` reaches this upstream (SPEC §5.1): `native`, its own `/responses`; `chat`, its
+   * chat completions, with the request and the answer translated. Default: `native` for `openai`, `chat` for `xinference`.
+   */
+  responses: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('chat')])),
 }, closed)
 export type UpstreamInput = Static<typeof UpstreamSchema>
 
