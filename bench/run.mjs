@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--scenarios throughput,paced,idle,sequential,open10k]
 //     [--targets direct,nginx,relay-openai,relay-content,floor-node[,floor-fastify],
 //                relay-es-memory,relay-es-redis,relay-es-redis-2x]
-//     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js]
+//     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js] [--readers 1]
 //
 // The relay-es-* targets run paced and idle through the EventSource flow (POST
 // /v1/streams, then GET its url): the stream log in memory, or in a redis-server this
@@ -53,6 +53,8 @@ const { values: opt } = parseArgs({
     scale: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     tag: { type: 'string', default: '' },
+    // relay-es-*: GETs per stream, each read to the end (every one counts as a stream in the figures)
+    readers: { type: 'string', default: '1' },
   },
 })
 const scale = Number(opt.scale)
@@ -123,6 +125,7 @@ function load (t, url, sc, extra = {}) {
     '-c', sc.c, '-s', sc.s, '-n', sc.n, '-i', sc.i, '--ramp-ms', sc.ramp ?? 0, '--warmup', sc.warmup ?? 0,
     '--duration', capSeconds(sc), '--mock-pid', mock.pid, '--label', t.name,
     ...(t.token ? ['--token', t.token] : []), ...(extra.pids?.length ? ['--pids', extra.pids.join(',')] : []),
+    ...(mode === 'eventsource' ? ['--readers', extra.readers ?? opt.readers] : []),
     ...(extra.redis ? ['--redis-pid', extra.redis.pid, '--redis-port', extra.redis.port, '--replicas', extra.redis.replicas] : [])]
   return runJson('load', process.execPath, args.map(String), { logDir })
 }
@@ -130,7 +133,7 @@ function load (t, url, sc, extra = {}) {
 // Smoke test, once per target: 2 streams of 5 frames 100 ms apart must arrive
 // complete and one by one (a proxy that buffers shows ~400 ms latency, not < 50 ms).
 async function smoke (t, url) {
-  const r = await load(t, url, { c: 2, s: 2, n: 5, i: 100 })
+  const r = await load(t, url, { c: 2, s: 2, n: 5, i: 100 }, { readers: 1 })
   const pass = r.ok === 2 && r.lat_us.p50 < 50_000
   notes.push(`${t.name}: smoke ${pass ? 'passed' : 'FAILED'} (${r.ok}/2 streams complete, p50 ${r.lat_us.p50} µs, end marker ${r.ok && !r.done_missing ? 'present' : 'missing'}, ` +
     `usage ${r.usage_seen ? 'present' : 'absent'}${t.format === 'content' ? `, id gaps ${r.id_gaps}` : ''}${r.failed ? `, errors ${JSON.stringify(r.errors)}` : ''})`)
