@@ -24,7 +24,7 @@
 import http from 'node:http'
 import { parseArgs } from 'node:util'
 import { createSseReader } from './lib/sse-reader.mjs'
-import { cpuSeconds, cpuTimes, rssKb, threadTimes } from './lib/proc.mjs'
+import { cpuSeconds, cpuTimes, rssKb, runDelaySeconds, threadTimes } from './lib/proc.mjs'
 import { connectRedis, info } from './lib/redis.mjs'
 
 const { values: o } = parseArgs({
@@ -284,13 +284,14 @@ const redisTicker = redisConn ? setInterval(sampleRedis, 250) : null
 const rss0 = rssKb(PIDS)
 let rssPeak = rss0
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)) }, 100) : null
-const redisCpu0 = cpuSeconds(REDIS_PID)
+const redisCpu0 = cpuSeconds(REDIS_PID); const wait0 = runDelaySeconds(PIDS); const redisWait0 = runDelaySeconds(REDIS_PID)
 const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
 const t0 = process.hrtime.bigint()
 await run(S, C, RAMP)
 const t1 = process.hrtime.bigint()
 const wall = Number(t1 - t0) / 1e9
 const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
+const wait = runDelaySeconds(PIDS) - wait0; const redisWait = runDelaySeconds(REDIS_PID) - redisWait0
 const cpu = cpu1.total - cpu0.total; const mockCpu = cpuSeconds(MOCK) - mock0
 const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys)
 const self = process.cpuUsage(self0)
@@ -318,6 +319,8 @@ const proxy = PIDS.length
       cpu_s: rnd(cpu, 3),
       cpu_util: rnd(cpu / wall, 3),
       cpu_sys_share: rnd(sysShare, 2),
+      // runnable but waiting for a CPU, / wall (all threads; 0 without schedstat): starved, not busy
+      wait_util: rnd(wait / wall, 3),
       cpu_us_per_frame: STREAM ? perFrame(cpu) : null,
       cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
       rss_base_mb: r1(rss0 / 1024),
@@ -350,6 +353,7 @@ const redis = (() => {
     replicas: R,
     cpu_s: rnd(redisCpu, 3),
     cpu_util: rnd(redisCpu / wall, 3),
+    wait_util: rnd(redisWait / wall, 3),
     cpu_us_per_frame: STREAM && REDIS_PID.length ? perFrame(redisCpu) : null,
     samples: ok.length,
     sample_errors: redisSamples.length - ok.length,

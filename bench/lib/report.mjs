@@ -66,8 +66,8 @@ function streamLogTable (rows, d) {
   const readers = es[0].readers ?? 1
   let md = `\nThrough the stream log (EventSource flow: POST /v1/streams, then ${readers === 1 ? 'a GET' : `${readers} GETs`} of its url; with 2 replicas every GET on the one that did not produce). ` +
     'Redis KB per open stream: used_memory\'s growth / streams open, at the fullest sample while ≥ 95 % of the most were open; only where all streams are open at once (idle):\n\n'
-  md += '| target | replicas | ok/fail | relay CPU µs/frame | ÷ es-memory | ÷ plain POST (relay-content) | Redis CPU µs/frame | relay + Redis µs/frame | +p50 / +p99 vs direct ms | +p50 / +p99 after the first frame ms | POST→201 p50/p99 ms | Redis conns per replica: before → min–max during | Redis KB per open stream (at readers open) |\n'
-  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+  md += '| target | replicas | ok/fail | relay CPU µs/frame | ÷ es-memory | ÷ plain POST (relay-content) | Redis CPU µs/frame | relay + Redis µs/frame | +p50 / +p99 vs direct ms | +p50 / +p99 after the first frame ms | POST→201 p50/p99 ms | relay / Redis CPU % | waiting for a CPU % | Redis conns per replica: before → min–max during | Redis KB per open stream (at readers open) |\n'
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
   for (const r of es) {
     const c = r.proxy?.cpu_us_per_frame
     const x = r.redis
@@ -77,6 +77,7 @@ function streamLogTable (rows, d) {
       `| ${d ? `${plus(r.lat_us.p50, d.lat_us.p50)} / ${plus(r.lat_us.p99, d.lat_us.p99)}` : '—'} ` +
       `| ${d?.lat_live_us && r.lat_live_us ? `${plus(r.lat_live_us.p50, d.lat_live_us.p50)} / ${plus(r.lat_live_us.p99, d.lat_live_us.p99)}` : '—'} ` +
       `| ${f(r.post_ms?.p50, 1)}/${f(r.post_ms?.p99, 1)} ` +
+      `| ${pctOf(r.proxy?.cpu_util)} / ${pctOf(x?.cpu_util)} | ${pctOf(r.proxy?.wait_util)} / ${pctOf(x?.wait_util)} ` +
       `| ${conns ? `${f(conns.base)} → ${f(conns.min)}–${f(conns.max)}` : '—'} ` +
       `| ${x?.bytes_per_open_stream == null || r.c < r.s ? '—' : `${f(x.bytes_per_open_stream / 1024, 1)} (${x.readers_at_peak})`} |\n`
   }
