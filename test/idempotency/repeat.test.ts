@@ -181,3 +181,11 @@ t.test('a repeat counts against its key\'s requests per minute like any request'
   t.ok(third.headers.get('retry-after'))
   t.equal(up.requests.length, 1)
 })
+
+t.test('/v1/responses with an Idempotency-Key: a clear 400 (not kept yet), nothing goes upstream', async (t) => {
+  const { up, relay } = await rig(t)
+  const res = await fetch(`${relay.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-web', 'idempotency-key': 'resp-1' }, body: JSON.stringify({ model: 'm', input: 'hi', stream: true }) })
+  t.equal(res.status, 400)
+  t.match(await res.json(), { error: { code: 'invalid_request', param: 'Idempotency-Key', message: /not available on \/v1\/responses/ } })
+  t.equal(up.requests.length, 0)
+})
