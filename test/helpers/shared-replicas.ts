@@ -102,10 +102,14 @@ export async function readSse (res: Response, options: { upTo?: number, timeoutM
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   let text = ''
-  const limit = setTimeout(() => { void reader.cancel(new Error('readSse timed out')) }, options.timeoutMs ?? 10_000)
+  const timeoutMs = options.timeoutMs ?? 10_000
+  let timedOut = false
+  const limit = setTimeout(() => { timedOut = true; void reader.cancel() }, timeoutMs)
   try {
     for (;;) {
       const { done, value } = await reader.read()
+      // A hang is a failure, never an end.
+      if (timedOut) throw new Error(`the stream neither ended nor sent ${options.upTo ?? 'its end'} events within ${timeoutMs} ms; so far: ${JSON.stringify(text.slice(-300))}`)
       if (done) {
         if (!text.endsWith('\n\n') && text !== '') throw new Error(`the stream ended inside an event: ${JSON.stringify(text.slice(-200))}`)
         return { events: parseEvents(text), ended: true }
