@@ -59,6 +59,11 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
     if (options.password !== undefined) args.push('--requirepass', options.password)
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'inherit'] })
     proc = child
+    // A test process that dies before its teardown (an uncaught error) takes its server along: an
+    // orphan would keep the port, and the inherited stderr, which holds the runner's pipe open.
+    const orphan = (): void => { child.kill('SIGKILL') }
+    process.once('exit', orphan)
+    child.once('exit', () => process.off('exit', orphan))
     // Ready once it answers PING (bounded: 10 s).
     const probe = new Redis({ port, host: '127.0.0.1', password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     // Refusals while the server starts are expected: handled by the loop, not printed by ioredis.
