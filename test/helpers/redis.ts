@@ -35,8 +35,8 @@ export function redisSkip (): false | string {
   return 'redis-server is not installed (apt-get install redis-server)'
 }
 
-/** A free TCP port on 127.0.0.1 (never Redis's default 6379). */
-async function freePort (): Promise<number> {
+/** A free TCP port on 127.0.0.1 (never Redis's default 6379): one that was free a moment ago. */
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
