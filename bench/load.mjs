@@ -4,17 +4,28 @@
 // CLOCK_MONOTONIC at the read that completed it - the mock's stamp in the frame.
 //
 //   node bench/load.mjs --url http://127.0.0.1:P/v1/chat/completions [--token sk-bench]
-//     [--format openai|content] [--mode stream|request] [-c 50] [-s 500] [-n 200]
+//     [--format openai|content] [--mode stream|request|eventsource] [-c 50] [-s 500] [-n 200]
 //     [-i 0] [--ramp-ms 0] [--warmup K] [--duration 120] [--pids 1,2] [--mock-pid P]
+//     [--readers 1] [--redis-pid P --redis-port P --replicas 1]
 //
 // --mode request: stream:false, one at a time when -c 1 (keep-alive, one socket);
 // latency = request start -> last body byte. --warmup K: K requests of the same
 // kind on the same agent first, not recorded. --pids: the proxy's processes,
 // whose CPU and RSS are read from /proc over the measured window only.
+//
+// --mode eventsource (SPEC §6): --url is the relay's POST /v1/streams, or several
+// replicas' separated by commas. Stream k is POSTed to url[k % n], then each of its
+// --readers GETs the returned url on url[(k + 1 + j) % n] (with two replicas, on the
+// one that did not produce it) with ?format=<format>, and reads every event to the
+// end; each reader is checked as a stream is. TTFB: POST start -> first GET byte.
+// --redis-pid/--redis-port: the shared Redis, whose CPU is read from /proc over the
+// same window, and whose connections (CLIENT LIST, the relay's by name) and
+// used_memory are sampled every 250 ms with the number of readers open then.
 import http from 'node:http'
 import { parseArgs } from 'node:util'
 import { createSseReader } from './lib/sse-reader.mjs'
-import { cpuSeconds, cpuTimes, rssKb, threadTimes } from './lib/proc.mjs'
+import { cpuSeconds, cpuTimes, rssKb, runDelaySeconds, threadTimes } from './lib/proc.mjs'
+import { connectRedis, info } from './lib/redis.mjs'
 
 const { values: o } = parseArgs({
   options: {
@@ -32,10 +43,21 @@ const { values: o } = parseArgs({
     pids: { type: 'string', default: '' },
     'mock-pid': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
+    readers: { type: 'string', default: '1' },
+    'redis-pid': { type: 'string', default: '' },
+    'redis-port': { type: 'string', default: '' },
+    replicas: { type: 'string', default: '1' },
   },
 })
 const [C, S, N, I, RAMP, WARMUP] = [o.c, o.s, o.n, o.i, o['ramp-ms'], o.warmup].map(Number)
-const STREAM = o.mode === 'stream'
+const ES = o.mode === 'eventsource'
+const STREAM = o.mode === 'stream' || ES
+const URLS = o.url.split(',')
+// Every reader is one stream of the report (ok/failed, frames, latency).
+const READERS = ES ? Math.max(1, Number(o.readers)) : 1
+const TOTAL = S * READERS
+const REDIS_PID = o['redis-pid'] ? [Number(o['redis-pid'])] : []
+const REDIS_PORT = o['redis-port'] ? Number(o['redis-port']) : null
 const CONTENT = o.format === 'content'
 const PIDS = o.pids.split(',').filter(Boolean).map(Number)
 const MOCK = o['mock-pid'] ? [Number(o['mock-pid'])] : []
@@ -70,8 +92,13 @@ const reset = () => {
     idGaps: 0,
     badFrames: 0,
     nLat: 0,
-    lat: new Float64Array(STREAM ? S * N : S),
+    lat: new Float64Array(STREAM ? TOTAL * N : S),
+    // every frame but each stream's first: in eventsource mode the first was sent before the
+    // GET existed (the mock writes it at once), so it is always a replay
+    nLive: 0,
+    latLive: new Float64Array(STREAM ? TOTAL * N : 0),
     ttfb: [],
+    post: [], // eventsource: POST -> 201 ms
     sockets: new Set(),
     reads: 0,
   }
@@ -88,8 +115,10 @@ const stampOf = (text) => { // "<ns> tok" -> ns
 function frame (st, text) {
   const ts = stampOf(text)
   if (!Number.isFinite(ts)) { m.badFrames++; return }
+  const us = (readNs - ts) / 1000
+  if (m.nLat < m.lat.length) m.lat[m.nLat++] = us
+  if (st.frames > 0 && m.nLive < m.latLive.length) m.latLive[m.nLive++] = us
   st.frames++
-  if (m.nLat < m.lat.length) m.lat[m.nLat++] = (readNs - ts) / 1000
 }
 
 // openai: chat.completion.chunk frames, end `data: [DONE]`, usage in a chunk.
@@ -123,10 +152,10 @@ function result (st) {
   if (why) { m.failed++; m.errors[why] = (m.errors[why] ?? 0) + 1 } else m.ok++
 }
 
-function request () {
+// One chat request (stream or request mode), or one eventsource reader's GET: read to the end, checked, counted.
+function request (url = URLS[0], method = 'POST', t0 = process.hrtime.bigint()) {
   return new Promise((resolve) => {
     const st = { status: 0, frames: 0, done: false, usage: false, lastId: 0, err: null, errorEvent: null, afterEnd: false }
-    const t0 = process.hrtime.bigint()
     let finished = false; let text = ''
     const finish = () => {
       if (finished) return
@@ -136,7 +165,7 @@ function request () {
       result(st)
       resolve()
     }
-    const req = http.request(o.url, { method: 'POST', agent, headers }, (res) => {
+    const req = http.request(url, { method, agent, headers: method === 'GET' ? getHeaders : headers }, (res) => {
       st.status = res.statusCode
       res.setEncoding('utf8') // its decoder keeps a split UTF-8 character for the next read
       const reader = STREAM && res.statusCode === 200 ? createSseReader((ev) => onEvent(st, ev)) : null
@@ -165,8 +194,48 @@ function request () {
     inflight.add(req)
     req.on('socket', (s) => m.sockets.add(s))
     req.on('error', (e) => { st.err ??= e.code ?? e.message; finish() })
+    req.end(method === 'GET' ? undefined : body)
+  })
+}
+
+// The EventSource flow's GET: no token (the id is the capability), what EventSource sends.
+const getHeaders = { accept: 'text/event-stream', 'cache-control': 'no-cache' }
+
+/** POST /v1/streams: { status, url } once the 201's JSON is read, or { err }. */
+function createStream (url) {
+  return new Promise((resolve) => {
+    const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (s) => { text += s })
+      res.on('end', () => {
+        inflight.delete(req)
+        let j = null
+        try { j = JSON.parse(text) } catch { /* below */ }
+        resolve(res.statusCode === 201 && typeof j?.url === 'string' ? { status: 201, url: j.url } : { err: `POST HTTP ${res.statusCode}${j?.error?.code ? ` ${j.error.code}` : ''}` })
+      })
+      res.on('error', (e) => { inflight.delete(req); resolve({ err: `POST ${e.code ?? e.message}` }) })
+    })
+    inflight.add(req)
+    req.on('socket', (s) => m.sockets.add(s))
+    req.on('error', (e) => { inflight.delete(req); resolve({ err: `POST ${e.code ?? e.message}` }) })
     req.end(body)
   })
+}
+
+// Stream k of the eventsource mode: POST on one replica, its READERS read it on the next one(s).
+let streamNo = 0
+async function eventSourceStream () {
+  const k = streamNo++
+  const t0 = process.hrtime.bigint()
+  const created = await createStream(URLS[k % URLS.length])
+  if (created.err) {
+    for (let j = 0; j < READERS; j++) result({ err: created.err, frames: 0 })
+    return
+  }
+  m.post.push(Number(process.hrtime.bigint() - t0) / 1e6)
+  await Promise.all(Array.from({ length: READERS }, (_, j) =>
+    request(`${new URL(created.url, URLS[(k + 1 + j) % URLS.length])}?format=${o.format}`, 'GET', t0)))
 }
 
 async function run (total, concurrency, rampMs) {
@@ -176,7 +245,7 @@ async function run (total, concurrency, rampMs) {
     // a ramp spreads the first starts so paced streams do not all tick in the same ms
     if (rampMs) await new Promise((resolve) => setTimeout(resolve, (rampMs * k) / w))
     // eslint-disable-next-line no-unmodified-loop-condition -- `stop` is set by the duration cap's timer
-    while (!stop && next < total) { next++; await request() }
+    while (!stop && next < total) { next++; await (ES ? eventSourceStream() : request()) }
   }))
 }
 
@@ -186,24 +255,59 @@ const cap = setTimeout(() => { stop = true; for (const r of inflight) r.destroy(
 let warmupFailed = 0
 if (WARMUP) { await run(WARMUP, Math.min(C, 20), 0); warmupFailed = m.failed; reset(); openPeak = 0 }
 
+// The shared Redis: its relay connections and memory, sampled with the readers open at the time.
+const redisConn = REDIS_PORT ? await connectRedis(REDIS_PORT) : null
+await redisConn?.command('CLIENT', 'SETNAME', 'bench-sampler')
+const redisSamples = []
+let sampling = null // the sample in flight
+function sampleRedis () {
+  sampling ??= takeSample().finally(() => { sampling = null })
+  return sampling
+}
+async function takeSample () {
+  const readersOpen = open
+  try {
+    const [list, mem] = await Promise.all([redisConn.command('CLIENT', 'LIST'), redisConn.command('INFO', 'memory')])
+    const lines = list.split('\n').filter(Boolean)
+    redisSamples.push({
+      open: readersOpen,
+      // the relay names its two connections llm-relay:cmd and llm-relay:sub (CLIENT SETNAME)
+      relay: lines.filter((l) => / name=llm-relay:/.test(l)).length,
+      clients: lines.length - 1, // all but this one
+      used: Number(info(mem).used_memory),
+    })
+  } catch (e) { redisSamples.push({ error: e.message }) }
+}
+if (redisConn) await sampleRedis()
+const redisTicker = redisConn ? setInterval(sampleRedis, 250) : null
+
 const rss0 = rssKb(PIDS)
 let rssPeak = rss0
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)) }, 100) : null
+const redisCpu0 = cpuSeconds(REDIS_PID); const wait0 = runDelaySeconds(PIDS); const redisWait0 = runDelaySeconds(REDIS_PID)
 const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
 const t0 = process.hrtime.bigint()
 await run(S, C, RAMP)
 const t1 = process.hrtime.bigint()
 const wall = Number(t1 - t0) / 1e9
-const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS)
+const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
+const wait = runDelaySeconds(PIDS) - wait0; const redisWait = runDelaySeconds(REDIS_PID) - redisWait0
 const cpu = cpu1.total - cpu0.total; const mockCpu = cpuSeconds(MOCK) - mock0
 const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys)
 const self = process.cpuUsage(self0)
 clearTimeout(cap)
 if (sampler) { clearInterval(sampler); rssPeak = Math.max(rssPeak, rssKb(PIDS)) }
 agent.destroy()
+if (redisConn) {
+  clearInterval(redisTicker)
+  await sampling
+  await sampleRedis()
+  redisConn.close()
+}
 
 const L = m.lat.subarray(0, m.nLat).sort()
 const T = Float64Array.from(m.ttfb).sort()
+const LL = m.latLive.subarray(0, m.nLive).sort()
 const pct = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : null)
 const rnd = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d)
 const r1 = (x) => rnd(x, 1)
@@ -215,6 +319,8 @@ const proxy = PIDS.length
       cpu_s: rnd(cpu, 3),
       cpu_util: rnd(cpu / wall, 3),
       cpu_sys_share: rnd(sysShare, 2),
+      // runnable but waiting for a CPU, / wall (all threads; 0 without schedstat): starved, not busy
+      wait_util: rnd(wait / wall, 3),
       cpu_us_per_frame: STREAM ? perFrame(cpu) : null,
       cpu_us_per_request: done ? r1((cpu * 1e6) / done) : null,
       rss_base_mb: r1(rss0 / 1024),
@@ -227,6 +333,40 @@ const proxy = PIDS.length
       })(),
     }
   : null
+// Redis: CPU per delivered frame; relay connections per replica before the load, at
+// their fewest and most while it ran (they must not follow the readers); used_memory
+// per open stream at the fullest sample while (nearly) all were open, and per stream
+// of the load once all ended (kept for streams.ttlMs, SPEC §6).
+const redis = (() => {
+  if (!REDIS_PID.length && !redisConn) return null
+  const R = Math.max(1, Number(o.replicas))
+  const ok = redisSamples.filter((x) => !x.error)
+  const [base, end] = [ok[0], ok.at(-1)]
+  const during = ok.slice(1, -1)
+  const maxOpen = Math.max(0, ...during.map((x) => x.open))
+  const full = during.filter((x) => x.open > 0 && x.open >= 0.95 * maxOpen)
+  const peak = full.reduce((a, x) => (a && a.used >= x.used ? a : x), null)
+  const relay = during.map((x) => x.relay)
+  const perReplica = (x) => (x == null ? null : rnd(x / R, 2))
+  return {
+    pids: REDIS_PID,
+    replicas: R,
+    cpu_s: rnd(redisCpu, 3),
+    cpu_util: rnd(redisCpu / wall, 3),
+    wait_util: rnd(redisWait / wall, 3),
+    cpu_us_per_frame: STREAM && REDIS_PID.length ? perFrame(redisCpu) : null,
+    samples: ok.length,
+    sample_errors: redisSamples.length - ok.length,
+    conns_per_replica: { base: perReplica(base?.relay), min: perReplica(relay.length ? Math.min(...relay) : null), max: perReplica(relay.length ? Math.max(...relay) : null), at_peak_open: perReplica(peak?.relay) },
+    clients_max: Math.max(0, ...during.map((x) => x.clients)),
+    readers_at_peak: peak?.open ?? null,
+    used_memory_base: base?.used ?? null,
+    used_memory_peak: peak?.used ?? null,
+    used_memory_end: end?.used ?? null,
+    bytes_per_open_stream: peak && base ? Math.round((peak.used - base.used) / (peak.open / READERS)) : null,
+    bytes_per_ended_stream: end && base && m.ok ? Math.round((end.used - base.used) / S) : null,
+  }
+})()
 const report = {
   label: o.label,
   url: o.url,
@@ -241,11 +381,11 @@ const report = {
   window_us: [Number(t0 / 1000n), Number(t1 / 1000n)],
   ok: m.ok,
   failed: m.failed,
-  not_started: S - done,
+  not_started: TOTAL - done,
   errors: m.errors,
   warmup_failed: warmupFailed,
   frames: m.frames,
-  frames_expected: STREAM ? S * N : 0,
+  frames_expected: STREAM ? TOTAL * N : 0,
   done_missing: m.doneMissing,
   usage_seen: m.usage,
   id_gaps: m.idGaps,
@@ -257,10 +397,13 @@ const report = {
   frames_per_s: Math.round(m.frames / wall),
   requests_per_s: r1(done / wall),
   lat_us: { p50: r1(pct(L, 0.5)), p90: r1(pct(L, 0.9)), p99: r1(pct(L, 0.99)), max: r1(L[L.length - 1]) },
+  lat_live_us: STREAM ? { p50: r1(pct(LL, 0.5)), p99: r1(pct(LL, 0.99)) } : null,
   ttfb_ms: { p50: rnd(pct(T, 0.5), 2), p99: rnd(pct(T, 0.99), 2) },
+  ...(ES ? { readers: READERS, replicas: URLS.length, post_ms: (() => { const P = Float64Array.from(m.post).sort(); return { p50: rnd(pct(P, 0.5), 2), p99: rnd(pct(P, 0.99), 2) } })() } : {}),
   loadgen_cpu_util: rnd((self.user + self.system) / 1e6 / wall, 3),
   mock_cpu_util: MOCK.length ? rnd(mockCpu / wall, 3) : null,
   mock_cpu_us_per_frame: MOCK.length ? perFrame(mockCpu) : null,
   proxy,
+  redis,
 }
 process.stdout.write(`${JSON.stringify(report)}\n`)

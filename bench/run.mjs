@@ -5,8 +5,13 @@
 // run and writes bench/results/<date>.md and .json.
 //
 //   node bench/run.mjs [--scenarios throughput,paced,idle,sequential,open10k]
-//     [--targets direct,nginx,relay-openai,relay-content,floor-node[,floor-fastify]]
-//     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js]
+//     [--targets direct,nginx,relay-openai,relay-content,floor-node[,floor-fastify],
+//                relay-es-memory,relay-es-redis,relay-es-redis-2x]
+//     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js] [--readers 1]
+//
+// The relay-es-* targets run paced and idle through the EventSource flow (POST
+// /v1/streams, then GET its url): the stream log in memory, or in a redis-server this
+// run starts on a free port (no persistence) and stops at its end.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -17,6 +22,7 @@ import { targets as allTargets } from './lib/targets.mjs'
 import { markdown, floorRatios } from './lib/report.mjs'
 import { summarize } from './lib/profile-summary.mjs'
 import { nofile } from './lib/proc.mjs'
+import { startRedis } from './lib/redis.mjs'
 
 const BENCH = new URL('.', import.meta.url).pathname
 const ROOT = join(BENCH, '..')
@@ -39,13 +45,16 @@ const { values: opt } = parseArgs({
     scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') },
     // floor-fastify is opt-in: each Node target adds ~1.8 min to a full run (open10k alone is 70 s),
     // and floor-node is the one the relay's figures are divided by.
-    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content,floor-node' },
+    // relay-es-*: ~2.5 min together; the Redis ones only where redis-server is installed.
+    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content,floor-node,relay-es-memory,relay-es-redis,relay-es-redis-2x' },
     relay: { type: 'string', default: 'dist/cli.js' }, // another build can be measured with the same harness
     // streams of 20 frames through each fresh target process before its measured load (sequential: 2× as many requests)
     warmup: { type: 'string', default: '100' },
     scale: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     tag: { type: 'string', default: '' },
+    // relay-es-*: GETs per stream, each read to the end (every one counts as a stream in the figures)
+    readers: { type: 'string', default: '1' },
   },
 })
 const scale = Number(opt.scale)
@@ -95,8 +104,15 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { aborted = true;
 const mock = launch('mock', process.execPath, [join(BENCH, 'mock-upstream.mjs')], { logDir, stdout: 'pipe' })
 const { port: mockPort } = await firstLine(mock)
 log(`mock upstream on 127.0.0.1:${mockPort} pid ${mock.pid}; logs in ${logDir}`)
-const targets = allTargets({ root: ROOT, cli: resolve(ROOT, opt.relay), mockPort, logDir, profileDir }).filter((t) => wanted.includes(t.name))
+const ctx = { root: ROOT, cli: resolve(ROOT, opt.relay), mockPort, logDir, profileDir, redis: null }
+const targets = allTargets(ctx).filter((t) => wanted.includes(t.name))
 for (const t of targets) if (t.unavailable) { notes.push(`${t.name}: skipped, ${t.unavailable}`); log(`skip ${t.name}: ${t.unavailable}`) }
+// One Redis for the run, emptied before each target that uses it starts; stopped at the end
+// (and by stopAll on an interrupt: launch() tracks it).
+if (targets.some((t) => t.redis && !t.unavailable && names.some((n) => !t.skips?.includes(n)))) {
+  ctx.redis = await startRedis({ logDir })
+  log(`redis-server on 127.0.0.1:${ctx.redis.port} pid ${ctx.redis.pid}`)
+}
 
 // A hard time cap per load run: generous, but a stuck proxy cannot hang the bench.
 function capSeconds (sc) {
@@ -104,17 +120,20 @@ function capSeconds (sc) {
   return Math.ceil(((sc.ramp ?? 0) + Math.ceil(sc.s / sc.c) * sc.n * Math.max(sc.i, 5)) / 1000 * 2 + 60)
 }
 function load (t, url, sc, extra = {}) {
-  const args = [join(BENCH, 'load.mjs'), '--url', url, '--format', t.format, '--mode', sc.mode ?? 'stream',
+  const mode = sc.mode ?? (t.eventsource ? 'eventsource' : 'stream')
+  const args = [join(BENCH, 'load.mjs'), '--url', url, '--format', t.format, '--mode', mode,
     '-c', sc.c, '-s', sc.s, '-n', sc.n, '-i', sc.i, '--ramp-ms', sc.ramp ?? 0, '--warmup', sc.warmup ?? 0,
     '--duration', capSeconds(sc), '--mock-pid', mock.pid, '--label', t.name,
-    ...(t.token ? ['--token', t.token] : []), ...(extra.pids?.length ? ['--pids', extra.pids.join(',')] : [])]
+    ...(t.token ? ['--token', t.token] : []), ...(extra.pids?.length ? ['--pids', extra.pids.join(',')] : []),
+    ...(mode === 'eventsource' ? ['--readers', extra.readers ?? opt.readers] : []),
+    ...(extra.redis ? ['--redis-pid', extra.redis.pid, '--redis-port', extra.redis.port, '--replicas', extra.redis.replicas] : [])]
   return runJson('load', process.execPath, args.map(String), { logDir })
 }
 
 // Smoke test, once per target: 2 streams of 5 frames 100 ms apart must arrive
 // complete and one by one (a proxy that buffers shows ~400 ms latency, not < 50 ms).
 async function smoke (t, url) {
-  const r = await load(t, url, { c: 2, s: 2, n: 5, i: 100 })
+  const r = await load(t, url, { c: 2, s: 2, n: 5, i: 100 }, { readers: 1 })
   const pass = r.ok === 2 && r.lat_us.p50 < 50_000
   notes.push(`${t.name}: smoke ${pass ? 'passed' : 'FAILED'} (${r.ok}/2 streams complete, p50 ${r.lat_us.p50} µs, end marker ${r.ok && !r.done_missing ? 'present' : 'missing'}, ` +
     `usage ${r.usage_seen ? 'present' : 'absent'}${t.format === 'content' ? `, id gaps ${r.id_gaps}` : ''}${r.failed ? `, errors ${JSON.stringify(r.errors)}` : ''})`)
@@ -139,11 +158,12 @@ for (const [name, sc] of Object.entries(scenarios)) {
         await sleep(300)
       }
       log(`${name} / ${t.name}: ${sc.mode === 'request' ? `${sc.s} requests` : `C=${sc.c} S=${sc.s} n=${sc.n} i=${sc.i}ms`}`)
-      const r = await load(t, proc.url, sc, { pids: proc.pids() })
+      const r = await load(t, proc.url, sc, { pids: proc.pids(), redis: proc.redis })
       results.push({ scenario: name, target: t.name, capped: sc.capped, ...r })
       if (r.failed || r.not_started) notes.push(`${name} / ${t.name}: ${r.failed} failed, ${r.not_started} not started: ${JSON.stringify(r.errors)}`)
       log(`  ok=${r.ok} failed=${r.failed} frames/s=${r.frames_per_s} p50=${r.lat_us.p50}µs p99=${r.lat_us.p99}µs ` +
-        `cpu/frame=${r.proxy?.cpu_us_per_frame ?? '-'}µs cpu/req=${r.proxy?.cpu_us_per_request ?? '-'}µs rss=${r.proxy?.rss_peak_mb ?? '-'}MB open=${r.open_peak}`)
+        `cpu/frame=${r.proxy?.cpu_us_per_frame ?? '-'}µs cpu/req=${r.proxy?.cpu_us_per_request ?? '-'}µs rss=${r.proxy?.rss_peak_mb ?? '-'}MB open=${r.open_peak}` +
+        (r.redis ? ` redis cpu/frame=${r.redis.cpu_us_per_frame}µs conns/replica=${r.redis.conns_per_replica.min}-${r.redis.conns_per_replica.max} B/open stream=${r.redis.bytes_per_open_stream}` : ''))
     } catch (e) {
       log(`${name} / ${t.name}: ${e.message}`)
       results.push({ scenario: name, target: t.name, error: e.message })
@@ -164,6 +184,7 @@ for (const [name, sc] of Object.entries(scenarios)) {
   }
 }
 await stop(mock)
+await ctx.redis?.stop()
 if (aborted) await new Promise(() => {}) // the signal handler exits
 
 const version = (cmd) => { try { return execFileSync('sh', ['-c', cmd]).toString().trim() } catch { return null } }
@@ -182,6 +203,7 @@ const meta = {
   loadavg_end: os.loadavg()[0],
   git: version(`git -C ${ROOT} rev-parse --short HEAD 2>/dev/null`),
   nginx: version('nginx -v 2>&1'),
+  redis: ctx.redis ? version('redis-server --version') : null,
 }
 meta.machine = `${meta.nproc} CPUs (${meta.cpu}), ${meta.mem_gb} GB, Linux ${meta.kernel}, node ${meta.node}, relay ${meta.git ?? 'uncommitted'}; load average ${load0.toFixed(1)} at start, ${meta.loadavg_end.toFixed(1)} at end`
 const md = markdown({ meta, scenarios, results, notes, profiles })

@@ -5,13 +5,17 @@
  */
 // First: refuses an unsupported Node before any dependency loads (runtime-check.ts).
 import './runtime-check.js'
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { answerGathers, scrapeAllWorkers } from './cluster/metrics.js'
+import { runPrimary } from './cluster/primary.js'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'
 import { DEFAULT_RETRY_AFTER_S } from './config/defaults.js'
 import { UnavailableError } from './errors.js'
-import { buildServer } from './server.js'
+import { assertSafeExposure, buildServer } from './server.js'
 
 /** After the grace period, how long closing may still take before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5_000
@@ -21,9 +25,17 @@ const LISTEN_BACKLOG = 4096
 async function main (): Promise<void> {
   let app
   let config
+  const worker = cluster.isWorker
   try {
     config = loadConfig({ argv: process.argv.slice(2) })
-    app = await buildServer(config)
+    if (config.workers > 1 && cluster.isPrimary) {
+      // What the processes must share (stream logs, per-key limits) is what replicas share: Redis.
+      if (config.redis === undefined) throw new ConfigError('workers', `${config.workers} worker processes need REDIS_URL (the stream logs and per-key limits they share live there); set REDIS_URL, or RELAY_WORKERS=1`)
+      assertSafeExposure(config)
+      runPrimary({ workers: config.workers, shutdownGraceMs: config.shutdownGraceMs, log: pino({ level: config.logLevel }) })
+      return
+    }
+    app = await buildServer(config, worker ? { scrapeMetrics: scrapeAllWorkers } : {})
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`llm-relay: invalid configuration: ${err.message}\n`)
@@ -32,6 +44,7 @@ async function main (): Promise<void> {
     throw err
   }
 
+  if (worker) answerGathers(app.relay.metrics.registry)
   const graceMs = config.shutdownGraceMs
   // SIGTERM, SIGINT (and the other termination signals) drain and exit 0; a second signal exits 1
   // at once. An uncaught error is logged and ends the streams without a grace, then exits 1.
@@ -39,6 +52,8 @@ async function main (): Promise<void> {
     // Whatever happens in drain(), the process ends: a stuck close must not keep a pod alive forever.
     delay: graceMs + CLOSE_DEADLINE_MS,
     logger: app.log,
+    // A worker may get a terminal's SIGINT and its primary's SIGTERM: both mean the one drain.
+    ...(worker && { onSecondSignal: () => {} }),
     onTimeout () {
       app.log.warn('shutdown took too long: exiting')
       process.exit(0)

@@ -19,6 +19,8 @@ import { createErrorHandler } from './routes/error-handler.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { modelsRoutes } from './routes/models.js'
+import { responsesRoutes } from './routes/responses.js'
+import { passthroughRoutes } from './routes/passthrough.js'
 import { streamRoutes } from './routes/streams.js'
 import { createRequestState, type RequestState } from './observability/request-state.js'
 import { createRouter } from './upstream/router.js'
@@ -26,6 +28,8 @@ import { createRedisConnection } from './redis/connection.js'
 import { createGenerations } from './stream-log/generations.js'
 import { createMemoryStore } from './stream-log/memory-store.js'
 import { createRedisStreamStore } from './stream-log/redis-store.js'
+import { createMemoryResponseOwners, type ResponseOwners } from './responses/owners.js'
+import { createRedisResponseOwners } from './responses/redis-owners.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +52,13 @@ export type RelayPluginOptions = RelayConfigInput & {
   playground?: boolean
   /** A Redis connection for the per-key limits shared by replicas (SPEC §9.1); without it they count per process. */
   limitsRedis?: LimitsRedis
+  /** What GET /metrics answers; default this relay's own registry. The CLI's workers answer for all of them. */
+  scrapeMetrics?: () => Promise<string>
+  /**
+   * Where the relay notes which upstream created each response id (SPEC §5.1); without it, in this
+   * process's memory for `streams.ttlMs`. Give `createRedisResponseOwners()` to share it between replicas.
+   */
+  responseOwners?: ResponseOwners
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
@@ -59,7 +70,7 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
  * not change how the host application's other routes behave.
  */
 const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRelay (app, opts) {
-  const { config: given, prefix, playground, limitsRedis, ...input } = opts as RelayPluginOptions & Record<string, unknown>
+  const { config: given, prefix, playground, limitsRedis, scrapeMetrics, responseOwners, ...input } = opts as RelayPluginOptions & Record<string, unknown>
   delete (input as Record<string, unknown>).logLevel
   const config = given ?? resolveConfig(stripFastifyOptions(input))
   const metrics = createMetrics({ processMetrics: config.metrics.processMetrics, prefix: prefix ?? '', upstreams: config.upstreams.map((u) => u.name), redis: config.redis !== undefined })
@@ -71,7 +82,11 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
   const store = redis === undefined
     ? createMemoryStore()
     : createRedisStreamStore({ connection: redis, maxBufferBytes: config.streams.maxBufferBytes, leaseMs: config.streams.leaseMs, maxGenerationMs: config.timeouts.totalMs })
-  const ctx = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, draining: false, redis } as Omit<RelayContext, 'generations'> as RelayContext
+  // Which upstream created each response id (SPEC §5.1): the caller's, else Redis when shared, else memory.
+  const owners = responseOwners ?? (redis === undefined
+    ? createMemoryResponseOwners({ ttlMs: config.streams.ttlMs })
+    : createRedisResponseOwners({ client: redis.client, prefix: redis.prefix, ttlMs: config.streams.ttlMs }))
+  const ctx = { config, keyring: createKeyring(config.keys), router: createRouter(config), limits, metrics, responseOwners: owners, draining: false, redis, scrapeMetrics: scrapeMetrics ?? (() => metrics.registry.metrics()) } as Omit<RelayContext, 'generations'> as RelayContext
   ctx.generations = createGenerations(ctx, store, app.log, redis)
   app.decorate('relay', ctx)
   ctx.router.observe(metrics.upstreamObserver)
@@ -145,6 +160,8 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
     metricsRoutes(scope, ctx)
     modelsRoutes(scope, ctx)
     completionRoutes(scope, ctx)
+    responsesRoutes(scope, ctx)
+    passthroughRoutes(scope, ctx)
     await streamRoutes(scope, ctx, ctx.generations)
     if (playground !== false && existsSync(PUBLIC_DIR)) {
       await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })

@@ -23,6 +23,10 @@ export interface BuildServerOptions {
   logStream?: NodeJS.WritableStream
   /** Passed to the plugin: the Redis connection the per-key limits share between replicas. */
   limitsRedis?: RelayPluginOptions['limitsRedis']
+  /** Passed to the plugin: what GET /metrics answers instead of this process's registry (the CLI's workers). */
+  scrapeMetrics?: RelayPluginOptions['scrapeMetrics']
+  /** Passed to the plugin: where response ids' upstreams are noted (default: memory). */
+  responseOwners?: RelayPluginOptions['responseOwners']
 }
 
 /**
@@ -44,7 +48,7 @@ export async function buildServer (config: RelayConfigInput | RelayConfig = {}, 
     return503OnClosing: true,
     clientErrorHandler: relayClientErrorHandler,
   })
-  await app.register(relay, { config: resolved, limitsRedis: options.limitsRedis })
+  await app.register(relay, { config: resolved, limitsRedis: options.limitsRedis, scrapeMetrics: options.scrapeMetrics, responseOwners: options.responseOwners })
   return app
 }
 

@@ -21,6 +21,23 @@ function schedNs (pid) {
 }
 
 /**
+ * Seconds the live threads of pids spent runnable but waiting for a CPU (schedstat's second
+ * field; 0 where the kernel does not keep it). Beside the CPU time it tells a process that was
+ * slow because it was starved (other work on the machine) from one that was busy.
+ */
+export function runDelaySeconds (pids) {
+  let ns = 0
+  for (const pid of pids) {
+    let tids
+    try { tids = readdirSync(`/proc/${pid}/task`) } catch { continue }
+    for (const tid of tids) {
+      try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) } catch { /* thread gone */ }
+    }
+  }
+  return ns / 1e9
+}
+
+/**
  * CPU seconds used so far by pids (all threads). schedstat has ns resolution but
  * is all zeros on some kernels (this VM's included); utime+stime from
  * /proc/PID/stat (CLK_TCK = 10 ms ticks, dead threads included) is the fallback,

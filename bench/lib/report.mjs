@@ -5,7 +5,7 @@
 // nginx per-frame CPU measured on this machine by the shared peer bench
 // (../shared/bench, 2026-11-21): used when nginx is not in the run.
 export const NGINX_REF_US = { paced: 13, idle: 18 }
-const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300, contentVsOpenai: 1.3, seqAddedP50Us: 300 }
+const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300, contentVsOpenai: 1.3, seqAddedP50Us: 300, redisVsMemory: 1.5, replicaReaders: 3000 }
 
 const f = (x, d = 0) => (x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(d))
 const ms = (us, d = 2) => (us == null ? '—' : (us / 1000).toFixed(d))
@@ -48,6 +48,38 @@ function requestTable (rows, d) {
     const p = r.proxy
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${f(r.requests_per_s)} | ${f(r.lat_us.p50)} | ${d && r !== d ? f(r.lat_us.p50 - d.lat_us.p50) : '—'} ` +
       `| ${f(r.lat_us.p90)} | ${f(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request, 1) : '—'} | ${p?.cpu_sys_share == null ? '—' : `${pctOf(p.cpu_sys_share)} %`} | ${split(p)} | ${p ? pctOf(p.cpu_util) : '—'} | ${p ? f(p.rss_peak_mb) : '—'} | ${r.connections} |\n`
+  }
+  return md
+}
+
+// The EventSource flow's targets (POST /v1/streams, then a GET read to the end), beside the
+// memory store's and the plain POST's (relay-content: the same events without the log).
+const ES_MEMORY = 'relay-es-memory'
+const PLAIN = 'relay-content'
+
+function streamLogTable (rows, d) {
+  const es = rows.filter((r) => !r.error && r.mode === 'eventsource')
+  if (!es.length) return ''
+  const cpu = (t) => rows.find((r) => r.target === t && !r.error)?.proxy?.cpu_us_per_frame
+  const ratio = (a, b) => (a == null || b == null || !(b > 0) ? '—' : `${f(a / b, 2)}×`)
+  const plus = (a, b) => (a == null || b == null ? '—' : ms(a - b))
+  const readers = es[0].readers ?? 1
+  let md = `\nThrough the stream log (EventSource flow: POST /v1/streams, then ${readers === 1 ? 'a GET' : `${readers} GETs`} of its url; with 2 replicas every GET on the one that did not produce). ` +
+    'Redis KB per open stream: used_memory\'s growth / streams open, at the fullest sample while ≥ 95 % of the most were open; only where all streams are open at once (idle):\n\n'
+  md += '| target | replicas | ok/fail | relay CPU µs/frame | ÷ es-memory | ÷ plain POST (relay-content) | Redis CPU µs/frame | relay + Redis µs/frame | +p50 / +p99 vs direct ms | +p50 / +p99 after the first frame ms | POST→201 p50/p99 ms | relay / Redis CPU % | waiting for a CPU % | Redis conns per replica: before → min–max during | Redis KB per open stream (at readers open) |\n'
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+  for (const r of es) {
+    const c = r.proxy?.cpu_us_per_frame
+    const x = r.redis
+    const conns = x?.conns_per_replica
+    md += `| ${r.target} | ${r.replicas ?? 1} | ${r.ok}/${r.failed + r.not_started} | ${f(c, 1)} | ${r.target === ES_MEMORY ? '—' : ratio(c, cpu(ES_MEMORY))} | ${ratio(c, cpu(PLAIN))} ` +
+      `| ${x ? f(x.cpu_us_per_frame, 1) : '—'} | ${x && c != null ? f(c + x.cpu_us_per_frame, 1) : '—'} ` +
+      `| ${d ? `${plus(r.lat_us.p50, d.lat_us.p50)} / ${plus(r.lat_us.p99, d.lat_us.p99)}` : '—'} ` +
+      `| ${d?.lat_live_us && r.lat_live_us ? `${plus(r.lat_live_us.p50, d.lat_live_us.p50)} / ${plus(r.lat_live_us.p99, d.lat_live_us.p99)}` : '—'} ` +
+      `| ${f(r.post_ms?.p50, 1)}/${f(r.post_ms?.p99, 1)} ` +
+      `| ${pctOf(r.proxy?.cpu_util)} / ${pctOf(x?.cpu_util)} | ${pctOf(r.proxy?.wait_util)} / ${pctOf(x?.wait_util)} ` +
+      `| ${conns ? `${f(conns.base)} → ${f(conns.min)}–${f(conns.max)}` : '—'} ` +
+      `| ${x?.bytes_per_open_stream == null || r.c < r.s ? '—' : `${f(x.bytes_per_open_stream / 1024, 1)} (${x.readers_at_peak})`} |\n`
   }
   return md
 }
@@ -100,6 +132,28 @@ export function goals (results) {
   const [s, sd] = [get('sequential', 'relay-openai'), get('sequential', 'direct')]
   const a = s && sd ? s.lat_us.p50 - sd.lat_us.p50 : null
   add(`sequential: non-streamed request overhead p50 ≤ ${GOALS.seqAddedP50Us / 1000} ms`, a == null ? '—' : `+${ms(a, 3)} ms`, a == null ? null : a <= GOALS.seqAddedP50Us)
+  // The replicas issue's (SPEC §9.1, §11): the stream log through Redis beside the memory store.
+  for (const sc of ['paced', 'idle']) {
+    const [r, mem] = [cpu(sc, 'relay-es-redis'), cpu(sc, ES_MEMORY)]
+    const redisCpu = get(sc, 'relay-es-redis')?.redis?.cpu_us_per_frame
+    add(`${sc}: relay CPU/frame through Redis ≤ ${GOALS.redisVsMemory}× the memory store's`,
+      r == null || mem == null ? '—' : `${f(r, 1)} / ${f(mem, 1)} µs = ${f(r / mem, 2)}× (Redis itself: ${f(redisCpu, 1)} µs/frame more)`,
+      r == null || mem == null ? null : r / mem <= GOALS.redisVsMemory)
+  }
+  for (const t of ['relay-es-redis', 'relay-es-redis-2x']) {
+    const r = get('idle', t)
+    const c = r?.redis?.conns_per_replica
+    add(`idle: ${t} Redis connections per replica constant, not per reader`,
+      c ? `${f(c.base)} before the load, ${f(c.min)}–${f(c.max)} while it ran, ${f(c.at_peak_open)} with ${r.redis.readers_at_peak} readers open` : '—',
+      c ? c.min === c.base && c.max === c.base && r.redis.readers_at_peak > c.base : null)
+  }
+  const two = get('idle', 'relay-es-redis-2x')
+  const asked = two ? two.c * (two.readers ?? 1) : 0 // readers meant to be open at once
+  const full = asked >= GOALS.replicaReaders
+  add(`idle: ${GOALS.replicaReaders.toLocaleString('en')} readers across two replicas sharing Redis (GET on the other replica), no errors`,
+    two ? `${two.open_peak} open at once, ${two.ok}/${two.failed + two.not_started} ok/fail${full ? '' : ` (run at ${asked}: ${two.capped})`}` : '—',
+    two ? two.open_peak >= GOALS.replicaReaders && two.failed + two.not_started === 0 : null,
+    two && !full && two.open_peak === asked && two.failed + two.not_started === 0 ? `not shown at full size (${two.capped})` : undefined)
   return rows
 }
 
@@ -166,6 +220,7 @@ export function markdown ({ meta, scenarios, results, notes, profiles }) {
     const d = rows.find((r) => r.target === 'direct' && !r.error)
     md += `\n### ${name}: ${describe(name, sc)}\n\n`
     md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d)
+    md += streamLogTable(rows, d)
     md += floorLines(overFloor.filter((r) => r.scenario === name))
   }
   md += '\n### Targets (from the issue)\n\n| target | measured | met |\n|---|---|---|\n'

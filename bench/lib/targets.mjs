@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { launch, stop, freePort, waitReady } from './launch.mjs'
 import { processTree } from './proc.mjs'
+import { hasRedis } from './redis.mjs'
 
 const TOKEN = 'sk-bench'
 const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true } catch { return false } }
@@ -28,41 +29,81 @@ function relayEnv (port, mockPort, config) {
   }
 }
 
-/** ctx: { root, cli (the relay's entry), mockPort, logDir, profileDir (or null) } */
+/**
+ * ctx: { root, cli (the relay's entry), mockPort, logDir, profileDir (or null), redis (set by
+ * run.mjs before the first start of a target that needs it: lib/redis.mjs's startRedis()) }
+ */
 export function targets (ctx) {
   const { cli } = ctx
   // The relay as shipped: its own config/default.json (global cap 10,000 streams,
   // enough for open10k), named explicitly so no RELAY_CONFIG from the caller leaks in.
   const config = join(ctx.root, 'config', 'default.json')
   // A Node target: a fresh process per scenario, its whole process tree measured,
-  // ready when /healthz answers 200, optionally under V8's sampling profiler.
-  const nodeTarget = (name, format, entry, env, query = '') => ({
+  // ready when /healthz answers 200, optionally under V8's sampling profiler; `replicas`
+  // processes of it side by side (the stream log shared through Redis).
+  const nodeTarget = (name, format, entry, env, { query = '', path = '/v1/chat/completions', readyPath = '/healthz', replicas = 1 } = {}) => ({
     name,
     format,
     unavailable: existsSync(entry) ? null : `${entry} not found${entry === cli ? ' (npm run build)' : ''}`,
     async start (tag) {
-      const port = await freePort()
-      const prof = ctx.profileDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`]
-        : []
       const logFile = join(ctx.logDir, `${name}.log`)
       const logFrom = existsSync(logFile) ? statSync(logFile).size : 0
-      const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir })
-      try { await waitReady(`http://127.0.0.1:${port}/healthz`, child) } catch (e) { await stop(child); throw e }
+      const started = []
+      try {
+        for (let r = 1; r <= replicas; r++) {
+          const port = await freePort()
+          const suffix = replicas > 1 ? `-r${r}` : ''
+          const prof = ctx.profileDir
+            ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${tag}${suffix}.cpuprofile`]
+            : []
+          const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir })
+          started.push({ child, port })
+          await waitReady(`http://127.0.0.1:${port}${readyPath}`, child)
+        }
+      } catch (e) {
+        await Promise.all(started.map(({ child }) => stop(child)))
+        throw e
+      }
       return {
-        url: `http://127.0.0.1:${port}/v1/chat/completions${query}`,
-        pids: () => processTree(child.pid),
-        profile: ctx.profileDir ? join(ctx.profileDir, `${name}-${tag}.cpuprofile`) : null,
-        stop: () => stop(child, ctx.profileDir ? 20_000 : 5000),
+        // several replicas: a comma-separated list (load.mjs's eventsource mode splits POST and GET over them)
+        url: started.map(({ port }) => `http://127.0.0.1:${port}${path}${query}`).join(','),
+        pids: () => started.flatMap(({ child }) => processTree(child.pid)),
+        profile: ctx.profileDir ? join(ctx.profileDir, `${name}-${tag}${replicas > 1 ? '-r1' : ''}.cpuprofile`) : null,
+        stop: () => Promise.all(started.map(({ child }) => stop(child, ctx.profileDir ? 20_000 : 5000))),
         // the relay at LOG_LEVEL=warn and the floors log nothing when healthy: whatever they did log is worth a note
         logged: () => readFileSync(logFile, 'utf8').slice(logFrom).split('\n').filter(Boolean),
       }
     },
   })
   const relay = (name, format) => ({
-    ...nodeTarget(name, format, cli, (port) => relayEnv(port, ctx.mockPort, config), format === 'content' ? '?format=content' : ''),
+    ...nodeTarget(name, format, cli, (port) => relayEnv(port, ctx.mockPort, config), { query: format === 'content' ? '?format=content' : '' }),
     token: TOKEN,
   })
+  // The EventSource flow (SPEC §6): each stream is POST /v1/streams then a GET of its url read
+  // to the end as `content` events, so the stream log is on the path of every frame. In the
+  // memory store as shipped, or (SPEC §9.1) in the run's Redis (emptied before each start)
+  // with REDIS_URL, on one replica or on two that share it, every GET then landing on the
+  // replica that did not produce the stream. Ready on /readyz: 200 once Redis is reachable.
+  const ES_SKIPS = ['throughput', 'sequential', 'open10k']
+  const eventsource = (name, { redis = false, replicas = 1 } = {}) => {
+    const base = nodeTarget(name, 'content',
+      cli, (port) => ({ ...relayEnv(port, ctx.mockPort, config), ...(redis ? { REDIS_URL: ctx.redis.url } : {}) }),
+      { path: '/v1/streams', readyPath: '/readyz', replicas })
+    return {
+      ...base,
+      token: TOKEN,
+      eventsource: true,
+      redis,
+      replicas,
+      skips: ES_SKIPS,
+      unavailable: base.unavailable ?? (redis && !hasRedis() ? 'redis-server not installed (apt-get install redis-server)' : null),
+      async start (tag) {
+        if (redis) await ctx.redis.flush()
+        const proc = await base.start(tag)
+        return redis ? { ...proc, redis: { pid: ctx.redis.pid, port: ctx.redis.port, replicas } } : proc
+      },
+    }
+  }
   // The floors (bench/targets/): the same forwarding with nothing of the relay's own,
   // so the relay's figures split into what Node + undici (+ Fastify) cost anyway and
   // what the relay adds. No auth: no token.
@@ -117,5 +158,8 @@ http {
     { ...relay('relay-content', 'content'), skips: ['sequential'] },
     floor('floor-node'),
     floor('floor-fastify'),
+    eventsource('relay-es-memory'),
+    eventsource('relay-es-redis', { redis: true }),
+    eventsource('relay-es-redis-2x', { redis: true, replicas: 2 }),
   ]
 }

@@ -110,6 +110,12 @@ function applyEnv (input: RelayConfigInput, env: Record<string, string | undefin
   const origins = commaList(env.CORS_ORIGINS)
   if (origins) out.cors = { origins }
 
+  const workers = nonEmpty(env.RELAY_WORKERS)
+  if (workers !== undefined) {
+    if (workers !== 'auto' && !/^[1-9]\d{0,2}$/.test(workers)) throw new ConfigError('RELAY_WORKERS', `must be a number of processes or "auto" (got ${JSON.stringify(workers)})`)
+    out.workers = workers === 'auto' ? 'auto' : Number(workers)
+  }
+
   const redis = nonEmpty(env.REDIS_URL)
   if (redis) out.redis = { ...input.redis, url: redisUrl(redis, 'REDIS_URL') }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type FormatName, type RelayConfigInput, type UpstreamKindName } from './schema.js'
 import { ConfigError, pointerToPath } from './config-error.js'
@@ -14,6 +15,8 @@ export interface UpstreamConfig {
   models: string[]
   headers: Record<string, string>
   includeUsage: boolean
+  /** `native`: POST /v1/responses goes to the upstream's own /responses; `chat`: through its chat completions (SPEC §5.1). */
+  responses: 'native' | 'chat'
 }
 
 export interface KeyConfig {
@@ -50,6 +53,8 @@ export interface RelayConfig {
   pressure: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number, maxRssBytes: number, sampleIntervalMs: number, retryAfterSeconds: number }
   metrics: { token: string | undefined, processMetrics: boolean }
   shutdownGraceMs: number
+  /** Processes the CLI runs on the one port (`auto` resolved to the cores this process may use). */
+  workers: number
   bodyLimitBytes: number
   logLevel: string
   /** True when no upstream was configured and the built-in `demo` model is served. */
@@ -106,6 +111,7 @@ export function resolveConfig (input: RelayConfigInput = {}): RelayConfig {
     },
     metrics: { token: input.metrics?.token, processMetrics: input.metrics?.processMetrics ?? true },
     shutdownGraceMs: input.shutdownGraceMs ?? D.DEFAULT_SHUTDOWN_GRACE_MS,
+    workers: input.workers === 'auto' ? availableParallelism() : input.workers ?? 1,
     bodyLimitBytes: input.bodyLimitBytes ?? D.DEFAULT_BODY_LIMIT_BYTES,
     logLevel: input.logLevel ?? D.DEFAULT_LOG_LEVEL,
     demo,
@@ -135,6 +141,7 @@ function resolveUpstream (u: NonNullable<RelayConfigInput['upstreams']>[number],
     headers: { ...u.headers },
     // Asked for where the kind understands it (Xinference's OpenAI layer does not document stream_options).
     includeUsage: u.includeUsage ?? KINDS[kind].supportsIncludeUsage,
+    responses: u.responses ?? KINDS[kind].responses,
   }
 }
 
@@ -164,7 +171,7 @@ function resolveProxy (p: RelayConfigInput['proxy']): RelayConfig['proxy'] {
 }
 
 function demoUpstream (): UpstreamConfig {
-  return { name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: [D.DEMO_MODEL], headers: {}, includeUsage: true }
+  return { name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: [D.DEMO_MODEL], headers: {}, includeUsage: true, responses: 'chat' }
 }
 
 /** Checks an http(s) URL and drops a trailing slash so paths can be appended with `${base}/chat/completions`. */

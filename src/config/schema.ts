@@ -34,6 +34,11 @@ const UpstreamSchema = Type.Object({
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Ask for `stream_options.include_usage` on streamed chat. Default: true for `openai`, false for `xinference`. */
   includeUsage: Type.Optional(Type.Boolean()),
+  /**
+   * How `POST /v1/responses` reaches this upstream (SPEC §5.1): `native`, its own `/responses`; `chat`, its
+   * chat completions, with the request and the answer translated. Default: `native` for `openai`, `chat` for `xinference`.
+   */
+  responses: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('chat')])),
 }, closed)
 export type UpstreamInput = Static<typeof UpstreamSchema>
 
@@ -146,6 +151,8 @@ export const ConfigSchema = Type.Object({
     processMetrics: Type.Optional(Type.Boolean()),
   }, closed)),
   shutdownGraceMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Processes serving the one port (`npm start`, the CLI): a number, or `auto` for one per core. More than 1 needs `redis`. */
+  workers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 512 }), Type.Literal('auto')])),
   bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
   logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 }, closed)

@@ -1,7 +1,7 @@
 import type { Endpoint } from '../upstream/endpoint.js'
-import { deltaText, reasoningText, type Chunk } from './chunk-fields.js'
+import { deltaText, reasoningText, recordSummary, type Chunk } from './chunk-fields.js'
 import { ToolCallAssembler, type ToolCall } from './tool-calls.js'
-import type { StreamEvent } from './types.js'
+import type { FrameEvents, StreamEvent, StreamSummary } from './types.js'
 
 /**
  * What one stream's upstream chunks are as format-neutral events (SPEC §5–6),
@@ -57,6 +57,27 @@ export class ChunkEvents {
     const done: ToolCall[] = []
     this.#calls.finish(done)
     return done.map((call) => ({ type: 'tool_call', call }))
+  }
+}
+
+/** A chat or completions stream's frames as events (ChunkEvents), each chunk's finish reason and usage noted in `summary`. */
+export class ChatFrameEvents implements FrameEvents {
+  readonly #split: ChunkEvents
+  readonly #summary: StreamSummary
+
+  constructor (endpoint: Endpoint, summary: StreamSummary) {
+    this.#split = new ChunkEvents(endpoint)
+    this.#summary = summary
+  }
+
+  of (data: string): StreamEvent[] {
+    const chunk = JSON.parse(data) as Chunk
+    recordSummary(chunk, this.#summary)
+    return this.#split.of(chunk, data)
+  }
+
+  end (): StreamEvent[] {
+    return this.#split.end()
   }
 }
 

@@ -1,7 +1,7 @@
 import { errorEnvelope, type RelayError } from '../errors.js'
-import { ChunkEvents } from './chunk-events.js'
-import { recordSummary, type Chunk } from './chunk-fields.js'
-import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
+import { ChatFrameEvents } from './chunk-events.js'
+import { ResponsesStreamReader } from './responses-events.js'
+import type { FormatContext, FrameEvents, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
 /**
  * One `content` event with its id, or undefined when the event shows nothing
@@ -36,28 +36,26 @@ export const contentFormat: FrameFormat = {
   name: 'content',
   contentType: 'text/event-stream; charset=utf-8',
   heartbeat: ': keep-alive\n\n',
-  create: (ctx) => new ContentWriter(ctx),
+  // A native Responses stream shows the same events, read from its typed events (SPEC §5.1).
+  create: (ctx) => new ContentWriter(ctx, ctx.endpoint === 'responses'
+    ? new ResponsesStreamReader(ctx.summary, ctx.responses?.onResponseId)
+    : new ChatFrameEvents(ctx.endpoint, ctx.summary)),
   renderEvent: render,
 }
 
 /** One per stream: the event ids count here. A class, so an open stream holds one small object. */
 class ContentWriter implements FrameWriter {
   #id = 0
-  readonly #events: ChunkEvents
-  constructor (private readonly ctx: FormatContext) {
-    this.#events = new ChunkEvents(ctx.endpoint)
-  }
+  constructor (private readonly ctx: FormatContext, private readonly events: FrameEvents) {}
 
   frame (data: string): string | undefined {
-    const chunk = JSON.parse(data) as Chunk
-    recordSummary(chunk, this.ctx.summary)
-    return this.#renderAll(this.#events.of(chunk, data))
+    return this.#renderAll(this.events.of(data))
   }
 
   /** The tool call still open (if any), then the stop. */
   end (): string | undefined {
     const { finishReason, usage } = this.ctx.summary
-    return this.#renderAll([...this.#events.end(), { type: 'stop', finishReason, usage }])
+    return this.#renderAll([...this.events.end(), { type: 'stop', finishReason, usage }])
   }
 
   /** A call still being put together is dropped: only the error follows what was sent. */

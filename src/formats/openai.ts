@@ -1,6 +1,7 @@
 import { errorEnvelope, type RelayError } from '../errors.js'
 import { withModel } from './alias.js'
 import { isUsageOnly, recordSummary, type Chunk } from './chunk-fields.js'
+import { ResponsesEventWriter, ResponsesFacadeWriter } from './responses-openai.js'
 import type { FormatContext, FrameFormat, FrameWriter, StreamEvent } from './types.js'
 
 const DONE = Buffer.from('data: [DONE]\n\n')
@@ -23,7 +24,10 @@ export const openaiFormat: FrameFormat = {
   name: 'openai',
   contentType: 'text/event-stream; charset=utf-8',
   heartbeat: ': keep-alive\n\n',
-  create: (ctx) => new OpenAiWriter(ctx),
+  // A Responses API client gets that API's events: the upstream's own, or the facade's (SPEC §5.1).
+  create: (ctx) => ctx.endpoint === 'responses'
+    ? new ResponsesEventWriter(ctx)
+    : ctx.responses?.facade !== undefined ? new ResponsesFacadeWriter(ctx) : new OpenAiWriter(ctx),
   renderEvent,
 }
 

@@ -1,12 +1,12 @@
 import type { ToolCall } from './tool-calls.js'
-import type { StreamEvent, StreamSummary, Usage } from './types.js'
+import type { FrameEvents, StreamEvent, StreamSummary, Usage } from './types.js'
 
 /** The parts of a Responses API stream event (`response.*`) read here. */
 export interface ResponsesEvent {
   type?: unknown
   delta?: unknown
   item?: { type?: unknown, call_id?: unknown, name?: unknown, arguments?: unknown }
-  response?: { status?: unknown, incomplete_details?: { reason?: unknown } | null, usage?: ResponsesUsage | null, output?: Array<{ type?: unknown }> }
+  response?: { id?: unknown, model?: unknown, status?: unknown, incomplete_details?: { reason?: unknown } | null, usage?: ResponsesUsage | null, output?: Array<{ type?: unknown }> }
 }
 
 interface ResponsesUsage {
@@ -74,6 +74,43 @@ export class ResponsesEvents {
       summary.finishReason = calledTools ? 'tool_calls' : 'stop'
     }
     summary.usage = chatUsage(response?.usage)
+  }
+}
+
+/**
+ * A native Responses stream read whole (the `content` and `text` writers):
+ * each event's format-neutral events, with what the stream says about itself
+ * noted on the way (note()). One per stream.
+ */
+export class ResponsesStreamReader implements FrameEvents {
+  readonly #split = new ResponsesEvents()
+  readonly #summary: StreamSummary
+  readonly #onResponseId: ((id: string) => void) | undefined
+
+  constructor (summary: StreamSummary, onResponseId?: (id: string) => void) {
+    this.#summary = summary
+    this.#onResponseId = onResponseId
+  }
+
+  of (data: string): StreamEvent[] {
+    const event = JSON.parse(data) as ResponsesEvent
+    this.note(event)
+    return this.#split.of(event, data)
+  }
+
+  /** Nothing is left open at the end: a call is only handed out once its item is done. */
+  end (): StreamEvent[] {
+    return []
+  }
+
+  /** The response id from `response.created` (its owner is remembered), the finish reason and usage from the final event. */
+  note (event: ResponsesEvent): void {
+    if (event.type === 'response.created') {
+      const id = event.response?.id
+      if (typeof id === 'string' && id !== '') this.#onResponseId?.(id)
+    } else {
+      this.#split.record(event, this.#summary)
+    }
   }
 }
 

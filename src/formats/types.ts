@@ -26,6 +26,19 @@ export interface FormatContext {
   summary: StreamSummary
   /** The upstream's frame bytes are not OpenAI's (UpstreamKind.reframe): write `openai` frames anew from their data. */
   reframe?: boolean
+  /** Set when the client speaks the Responses API (SPEC §5.1): `POST /v1/responses`, or a resumed Responses stream. */
+  responses?: ResponsesContext
+}
+
+/**
+ * A Responses API stream: native when `endpoint` is `responses` (the upstream's typed events), else
+ * the facade (`facade` set, the upstream streams chat completions, translated back for `openai`).
+ */
+export interface ResponsesContext {
+  /** The facade: the client's Responses request, echoed in the Response object the `openai` writer builds. */
+  facade?: Record<string, unknown> | undefined
+  /** Told the response id once the stream says it (native: `response.created`; facade: its first event), to remember its upstream. */
+  onResponseId?: ((id: string) => void) | undefined
 }
 
 /** Bytes for the client, or undefined for "send nothing". */
@@ -37,8 +50,11 @@ export type Out = string | Buffer | undefined
  * only says how each looks in its format.
  */
 export interface FrameWriter {
-  /** An upstream data frame (JSON text; not `[DONE]`, not an error). `raw` is the upstream bytes of the event. May throw on malformed JSON. */
-  frame (data: string, raw: Buffer): Out
+  /**
+   * An upstream data frame (JSON text; not `[DONE]`, not an error). `raw` is the upstream bytes of the event;
+   * `type` a Responses API event's type (undefined for chat and completions). May throw on malformed JSON.
+   */
+  frame (data: string, raw: Buffer, type?: string): Out
   /** The upstream finished properly. */
   end (): Out
   /** A failure after the response began; undefined means the format cannot say it in-band, so the connection is destroyed. */
@@ -64,6 +80,18 @@ export type StreamEvent =
   | { type: 'tool_call', call: ToolCall }
   | { type: 'stop', finishReason: string | null, usage: Usage | null }
   | { type: 'error', error: ErrorBody }
+
+/**
+ * One stream's upstream frames as format-neutral events, its summary noted on
+ * the way: chat and completions chunks (formats/chunk-events.ts), or a native
+ * Responses stream's typed events (formats/responses-events.ts). One per stream.
+ */
+export interface FrameEvents {
+  /** The events of one upstream frame's data; throws on malformed JSON. */
+  of (data: string): StreamEvent[]
+  /** The stream ended cleanly: what was still open. */
+  end (): StreamEvent[]
+}
 
 export interface FrameFormat {
   /** The key of this format in `FORMATS` (what `?format=` names). */

@@ -1,23 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FormatName } from '../config/schema.js'
 import type { RelayContext } from '../context.js'
-import { UpstreamTimeoutError } from '../errors.js'
 import { FORMATS } from '../formats/index.js'
 import type { StreamSummary } from '../formats/types.js'
 import { callUpstream } from '../upstream/call.js'
 import { beforeFirstByte, withFailover, type StreamVerdict } from '../upstream/failover.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import { responsesContext, sendResponse } from '../responses/answer.js'
 import { sendJson } from './json-reply.js'
 import { planForward, retarget, type ForwardPlan } from './plan.js'
 import { relayStream } from './relay-stream.js'
 import { asksStream, forwardKept } from './kept-stream.js'
 import { idempotencyOf } from '../stream-log/idempotency.js'
+import { runUpstreamRequest } from './request-shell.js'
 
 /**
  * One client request → one upstream request (SPEC §4–5): plan it
  * (authenticate, validate, route, rewrite the body: plan.ts), admit it
- * (limits), call the upstream with the relay's timeouts and failover, then
- * either relay the stream or return the JSON answer.
+ * (limits) and call the upstream with the relay's timeouts and failover
+ * (request-shell.ts), then either relay the stream or return the JSON answer.
  */
 export async function forward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const idempotency = idempotencyOf(request)
@@ -28,39 +29,9 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
   // request would keep the parsed prompt (often tens of KB) alive with it.
   request.body = undefined
 
-  // One controller per request: the client going away, the total timeout and a
-  // mid-stream failure all end the upstream request through it.
-  const controller = new AbortController()
-  const res = reply.raw
-  const totalMs = ctx.config.timeouts.totalMs
-  const total = setTimeout(() => controller.abort(UpstreamTimeoutError({}, `Request took longer than the total timeout of ${totalMs} ms`)), totalMs)
-  let releaseSlot: (() => void) | undefined
-  // The request's one 'close' listener (a response closes once: no once() wrapper needed): the
-  // timer, the stream slot and the upstream call all end here, whatever ended the response.
-  res.on('close', () => {
-    clearTimeout(total)
-    releaseSlot?.()
-    if (!res.writableFinished) {
-      state.clientGone = true
-      state.outcome ??= 'client_aborted'
-      controller.abort(new Error('client disconnected'))
-    }
-  })
-  const slot = await ctx.limits.admit({ identity: plan.identity, request, reply, stream: plan.stream })
-  // The slot store may be async: a client that left meanwhile has had its 'close' already.
-  if (res.closed) slot?.()
-  else releaseSlot = slot
-
-  try {
-    await withFailover(ctx.router.attempts(plan.route, controller.signal), plan, retarget, state,
-      (planned, verdict) => deliver(ctx, endpoint, request, reply, planned, controller, verdict))
-  } catch (err) {
-    // The client is gone: there is nobody to answer; tell Fastify the reply is handled.
-    if (state.clientGone) { reply.hijack(); return }
-    const headers = (err as { headers?: Record<string, string> }).headers
-    if (headers) reply.headers(headers)
-    throw err
-  }
+  await runUpstreamRequest(ctx, request, reply, { identity: plan.identity, stream: plan.stream }, (controller) =>
+    withFailover(ctx.router.attempts(plan.route, controller.signal), plan, retarget, state,
+      (planned, verdict) => deliver(ctx, endpoint, request, reply, planned, controller, verdict)))
 }
 
 /**
@@ -72,22 +43,31 @@ export async function forward (ctx: RelayContext, endpoint: Endpoint, request: F
 async function deliver (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan, controller: AbortController, verdict: StreamVerdict | undefined): Promise<void> {
   const state = request.relayState
   const { route, upstream, askUsage } = plan
-  const response = await callUpstream(plan, endpoint, request, controller)
+  const response = await callUpstream(plan, plan.call, request, controller)
   if (!plan.stream) {
-    await sendJson(reply, response, route, state)
+    if (endpoint === 'responses') await sendResponse(ctx, request, reply, response, plan)
+    else await sendJson(reply, response, route, state)
     return
   }
   const format = FORMATS[plan.format as FormatName]
   const summary: StreamSummary = { finishReason: null, usage: null }
   state.summary = summary
-  const writer = format.create({ endpoint, alias: route.aliased ? route.publicModel : undefined, dropUsageChunk: askUsage, summary, reframe: upstream.kind.reframe })
+  const writer = format.create({
+    // What the upstream streams: a Responses request served through chat streams chat chunks.
+    endpoint: plan.call,
+    alias: route.aliased ? route.publicModel : undefined,
+    dropUsageChunk: askUsage,
+    summary,
+    reframe: upstream.kind.reframe,
+    responses: endpoint === 'responses' ? responsesContext(ctx, plan, request) : undefined,
+  })
   await relayStream({
     reply,
     upstream,
     response,
     format,
     writer,
-    endpoint,
+    endpoint: plan.call,
     heartbeatMs: ctx.config.heartbeatMs,
     state,
     controller,

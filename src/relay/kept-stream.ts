@@ -18,6 +18,11 @@ import { planForward } from './plan.js'
  * for. What `@microsoft/fetch-event-source` needs to retry a cut stream safely.
  */
 export async function forwardKept (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, key: string): Promise<void> {
+  // The stream log keeps chat chunks; a Responses stream (typed events, or chat translated by the
+  // facade) is not kept yet. A clear refusal beats a second generation on the client's retry.
+  if (endpoint === 'responses') {
+    throw InvalidRequestError({ param: 'Idempotency-Key' }, 'Resumable streams (Idempotency-Key) are not available on /v1/responses yet: send it without the header, or resume a background response with GET /v1/responses/{id}?stream=true&starting_after=n')
+  }
   const fingerprint = fingerprintOf(endpoint, request.body)
   const plan = planForward(ctx, endpoint, request)
   request.body = undefined

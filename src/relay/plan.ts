@@ -9,9 +9,17 @@ import { FORMAT_NAMES, isFormatName } from '../formats/index.js'
 import { validateBody, type ApiBody } from './validate-body.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { Route, Upstream } from '../upstream/types.js'
+import { responsesUpstreamRequest } from '../responses/upstream-request.js'
 
 /** What a request resolved to before its upstream call; POST /v1/streams plans the same way. */
 export interface ForwardPlan {
+  /** What the client asked for. */
+  endpoint: Endpoint
+  /**
+   * What the upstream is asked: `endpoint`, except that a Responses request to an upstream
+   * with `"responses": "chat"` goes to its chat completions (the facade, SPEC §5.1).
+   */
+  call: Endpoint
   identity: ClientIdentity
   body: ApiBody
   route: Route
@@ -44,17 +52,24 @@ export function planForward (ctx: RelayContext, endpoint: Endpoint, request: Fas
 
   const upstream = route.upstreams[0] as Upstream
   state.upstream = upstream.name
-  const askUsage = asksUsage(upstream, stream, body)
-  const outgoing = JSON.stringify(rewriteBody(body, route, askUsage))
-  return { identity, body, route, upstream, stream, format, askUsage, outgoing }
+  return { endpoint, identity, body, route, upstream, stream, format, ...upstreamRequest(endpoint, body, route, upstream, stream) }
 }
 
 /** The plan for another upstream of the same route (failover): the upstream may differ in asking for usage, so its body may too. */
 export function retarget (plan: ForwardPlan, upstream: Upstream): ForwardPlan {
   if (upstream === plan.upstream) return plan
+  // The other upstream may serve the Responses API the other way (native or through chat).
+  if (plan.endpoint === 'responses') return { ...plan, upstream, ...responsesUpstreamRequest(plan.body, plan.route, upstream, plan.stream) }
   const askUsage = asksUsage(upstream, plan.stream, plan.body)
   const outgoing = askUsage === plan.askUsage ? plan.outgoing : JSON.stringify(rewriteBody(plan.body, plan.route, askUsage))
   return { ...plan, upstream, askUsage, outgoing }
+}
+
+/** What the upstream is sent, and at which endpoint. */
+function upstreamRequest (endpoint: Endpoint, body: ApiBody, route: Route, upstream: Upstream, stream: boolean): Pick<ForwardPlan, 'call' | 'askUsage' | 'outgoing'> {
+  if (endpoint === 'responses') return responsesUpstreamRequest(body, route, upstream, stream)
+  const askUsage = asksUsage(upstream, stream, body)
+  return { call: endpoint, askUsage, outgoing: JSON.stringify(rewriteBody(body, route, askUsage)) }
 }
 
 /** The relay asks for usage on the client's behalf when the upstream supports it and the client did not ask itself. */
@@ -63,7 +78,7 @@ function asksUsage (upstream: Upstream, stream: boolean, body: ApiBody): boolean
 }
 
 /** `?format=` beats `X-Relay-Format`, which beats the key's default, which beats the server's. */
-function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
+export function pickFormat (request: FastifyRequest, identity: ClientIdentity, serverDefault: FormatName): FormatName {
   const fromQuery = (request.query as Record<string, unknown> | undefined)?.format
   const asked = fromQuery ?? request.headers['x-relay-format']
   if (asked === undefined) return identity.format ?? serverDefault

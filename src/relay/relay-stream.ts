@@ -10,7 +10,7 @@ import { ClientWriter } from './client-writer.js'
 import { heartbeatEvery, type Beating } from './heartbeat.js'
 import type { Outcome, RequestState } from '../observability/request-state.js'
 import { streamHeaders } from '../sse/headers.js'
-import { classifyEvent, endOfStream, upstreamFailed, type StreamSink } from './stream-end.js'
+import { endOfStream, eventRule, upstreamFailed, type EventRule, type StreamSink } from './stream-end.js'
 
 export interface RelayStreamOptions {
   reply: FastifyReply
@@ -65,6 +65,8 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
   readonly #body: UpstreamBody
   readonly #out: ClientWriter
   readonly #parser: SseParser
+  /** How each upstream event is judged (chat's `[DONE]` or the Responses API's typed events), chosen once. */
+  readonly #rule: EventRule
   #resolve: (() => void) | undefined
   #reject: ((err: unknown) => void) | undefined
   #started = false
@@ -78,6 +80,7 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
     this.#body = response.body
     this.#out = new ClientWriter(o.reply.raw)
     this.#parser = createSseParser(this)
+    this.#rule = eventRule(o.endpoint)
     this.#resolve = resolve
     this.#reject = reject
   }
@@ -179,11 +182,11 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
   }
 
   onEvent (event: SseEvent, raw: Buffer): void {
-    if (!this.#finished) classifyEvent(this.#o.upstream, event.data, raw, this)
+    if (!this.#finished) this.#rule(this.#o.upstream, event, raw, this)
   }
 
-  frame (data: string, raw: Buffer): void {
-    const frame = this.#o.writer.frame(data, raw)
+  frame (data: string, raw: Buffer, type?: string): void {
+    const frame = this.#o.writer.frame(data, raw, type)
     if (frame !== undefined) {
       this.#o.state.frames++
       // `raw` may be a view into undici's chunk: the writer copies it before this chunk's handler returns.

@@ -37,6 +37,9 @@ export function validateBody (body: unknown, endpoint: Endpoint): ApiBody {
   } else if (endpoint === 'completions') {
     if (b.prompt === undefined) throw InvalidRequestError({ param: 'prompt' }, 'You must provide a prompt parameter')
     if (typeof b.prompt !== 'string' && !Array.isArray(b.prompt)) throw InvalidRequestError({ param: 'prompt' }, '"prompt" must be a string or an array')
+  } else if (endpoint === 'responses') {
+    // `input` may be left out (a stored prompt, a conversation); the upstream judges what else is missing.
+    if (b.input !== undefined && typeof b.input !== 'string' && !Array.isArray(b.input)) throw InvalidRequestError({ param: 'input' }, '"input" must be a string or an array of input items')
   } else {
     if (b.input === undefined) throw InvalidRequestError({ param: 'input' }, 'You must provide an input parameter')
     if (typeof b.input !== 'string' && !Array.isArray(b.input)) throw InvalidRequestError({ param: 'input' }, '"input" must be a string or an array')

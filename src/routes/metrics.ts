@@ -20,8 +20,7 @@ export function metricsRoutes (app: FastifyInstance, ctx: RelayContext): void {
       if (presented === undefined) throw InvalidApiKeyError({}, 'Missing metrics token: send "Authorization: Bearer <token>"')
       if (!timingSafeEqual(tokenDigest(presented), expected)) throw InvalidApiKeyError({}, 'Invalid metrics token')
     }
-    const registry = ctx.metrics.registry
-    reply.header('cache-control', 'no-store').type(registry.contentType)
-    return registry.metrics()
+    reply.header('cache-control', 'no-store').type(ctx.metrics.registry.contentType)
+    return await ctx.scrapeMetrics()
   })
 }

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { authenticate } from '../auth/authenticate.js'
 import { modelAllowed } from '../auth/keyring.js'
 import type { RelayContext } from '../context.js'
+import { ModelNotFoundError } from '../errors.js'
 import type { ModelEntry } from '../upstream/kinds/types.js'
 import type { Upstream } from '../upstream/types.js'
 
@@ -9,7 +10,7 @@ import type { Upstream } from '../upstream/types.js'
 const UPSTREAM_MODELS_TTL_MS = 30_000
 
 /**
- * `GET /v1/models` (SPEC §4): OpenAI's list shape with the models of every
+ * `GET /v1/models` and `GET /v1/models/:model` (SPEC §4): OpenAI's list shape with the models of every
  * upstream the caller may use, plus the aliases that lead to them. An
  * upstream that serves `*` is asked for its own list (cached briefly); one
  * that does not answer is left out rather than failing the whole list.
@@ -34,7 +35,8 @@ export function modelsRoutes (app: FastifyInstance, ctx: RelayContext): void {
     }
   }
 
-  app.get('/v1/models', async (request) => {
+  /** The models this caller may see, as OpenAI's model objects: the one rule both routes below follow. */
+  async function visibleModels (request: FastifyRequest) {
     const identity = authenticate(request, ctx.keyring)
     request.relayState.keyName = identity.name
     const controller = new AbortController()
@@ -46,9 +48,19 @@ export function modelsRoutes (app: FastifyInstance, ctx: RelayContext): void {
       const real = byId.get(target)
       if (real && !byId.has(alias)) byId.set(alias, { ...real, id: alias })
     }
-    const data = [...byId.values()]
+    return [...byId.values()]
       .filter((m) => modelAllowed(identity.models, m.id))
       .map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by }))
-    return { object: 'list', data }
+  }
+
+  app.get('/v1/models', async (request) => ({ object: 'list', data: await visibleModels(request) }))
+
+  // A wildcard, not `:model`: model ids hold slashes (`Qwen/Qwen2.5-7B-Instruct`), which the SDKs send encoded or not.
+  app.get<{ Params: { '*': string } }>('/v1/models/*', async (request) => {
+    const id = request.params['*']
+    const model = (await visibleModels(request)).find((m) => m.id === id)
+    // A model the key may not use is not there for it, as in the list.
+    if (model === undefined) throw ModelNotFoundError({ param: 'model' }, id)
+    return model
   })
 }

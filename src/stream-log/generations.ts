@@ -44,6 +44,8 @@ export interface Generations {
    * Resolves with the stream's info, or undefined when the client left first.
    */
   start (request: FastifyRequest, reply: FastifyReply, o: StartOptions): Promise<StreamInfo | undefined>
+  /** Counts a request that reads a kept generation (an idempotent repeat) against its key's rate, as any request. */
+  checkRate (request: FastifyRequest, reply: FastifyReply, plan: ForwardPlan): Promise<void>
   /** Stops a generation, wherever it runs (DELETE /v1/streams/:id): here at once, elsewhere through the store. */
   cancel (id: string): Promise<void>
   /** Generations running in this process. */
@@ -150,6 +152,7 @@ export function createGenerations (ctx: RelayContext, store: StreamStore, log: F
     store,
     assertAvailable,
     start,
+    checkRate: (request, reply, plan) => ctx.limits.checkRate(plan.identity, request, reply),
     async cancel (id) {
       const local = producers.get(id)
       if (local) local.cancel(...cancelled('cancelled'))

@@ -49,7 +49,12 @@ export interface Found {
 export async function startOrFind (generations: Generations, request: FastifyRequest, reply: FastifyReply, o: StartOptions & { id: string, fingerprint: string | undefined }): Promise<Found | undefined> {
   generations.assertAvailable()
   const existing = await generations.store.info(o.id)
-  if (existing !== undefined) return { info: same(existing, o.fingerprint), fresh: false }
+  if (existing !== undefined) {
+    same(existing, o.fingerprint)
+    // A repeat calls no upstream, but it is a request of its key: the rate counts it.
+    await generations.checkRate(request, reply, o.plan)
+    return { info: existing, fresh: false }
+  }
   try {
     const info = await generations.start(request, reply, o)
     return info === undefined ? undefined : { info, fresh: true }

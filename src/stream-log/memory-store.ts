@@ -1,4 +1,4 @@
-import { StreamExistsError, isFinal, type CreateOptions, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
+import { StreamExistsError, newStreamInfo, isFinal, type CreateOptions, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import type { StreamEvent } from '../formats/types.js'
 
 interface Entry {
@@ -48,19 +48,7 @@ export function createMemoryStore (): StreamStore {
     async create (id, options: CreateOptions) {
       if (streams.has(id)) throw new StreamExistsError(id)
       const now = Date.now()
-      const info: StreamInfo = {
-        id,
-        format: options.format,
-        createdAt: now,
-        expiresAt: now + options.ttlMs,
-        lastSeq: 0,
-        lastIds: {},
-        finished: false,
-        delivered: false,
-        readers: 0,
-        readersChangedAt: now,
-        ...(options.fingerprint !== undefined && { fingerprint: options.fingerprint }),
-      }
+      const info = newStreamInfo(id, options, now)
       const entry: Entry = { info, ttlMs: options.ttlMs, events: [], listeners: new Set(), timer: undefined }
       streams.set(id, entry)
       arm(id, entry)

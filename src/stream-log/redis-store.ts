@@ -4,7 +4,7 @@ import type { FrameFormat, StreamEvent } from '../formats/types.js'
 import type { RedisConnection } from '../redis/connection.js'
 import { runScript, type RedisScript } from '../redis/script.js'
 import { EVENT_FORMATS } from './numbering.js'
-import { StreamExistsError, isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
+import { StreamExistsError, newStreamInfo, isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import { startLease, watchOrphans } from './redis-lease.js'
 import * as S from './redis-scripts.js'
 
@@ -163,19 +163,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     async create (id, options) {
       const now = Date.now()
       const k = S.streamKeys(prefix, id)
-      const info: StreamInfo = {
-        id,
-        format: options.format,
-        createdAt: now,
-        expiresAt: now + options.ttlMs,
-        lastSeq: 0,
-        lastIds: {},
-        finished: false,
-        delivered: false,
-        readers: 0,
-        readersChangedAt: now,
-        ...(options.fingerprint !== undefined && { fingerprint: options.fingerprint }),
-      }
+      const info = newStreamInfo(id, options, now)
       const created = await run('create', S.CREATE, [k.info, k.events, S.instanceKey(prefix, instance)],
         [now, info.expiresAt, options.ttlMs, options.format, instance, now + maxGenerationMs + options.ttlMs, leaseTtl, options.fingerprint ?? ''])
       if (created === 0) throw new StreamExistsError(id)

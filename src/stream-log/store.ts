@@ -70,6 +70,23 @@ export interface CreateOptions {
   fingerprint?: string | undefined
 }
 
+/** A new stream's info, as both stores begin it. */
+export function newStreamInfo (id: string, options: CreateOptions, now: number): StreamInfo {
+  return {
+    id,
+    format: options.format,
+    createdAt: now,
+    expiresAt: now + options.ttlMs,
+    lastSeq: 0,
+    lastIds: {},
+    finished: false,
+    delivered: false,
+    readers: 0,
+    readersChangedAt: now,
+    ...(options.fingerprint !== undefined && { fingerprint: options.fingerprint }),
+  }
+}
+
 /** `create` found the id taken: for an idempotent request, the generation a repeat attaches to. */
 export class StreamExistsError extends Error {
   constructor (id: string) {

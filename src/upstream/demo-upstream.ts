@@ -22,7 +22,9 @@ export function createDemoUpstream (config: UpstreamConfig): Upstream {
     config,
     kind: openaiKind,
     async call (call: UpstreamCall): Promise<UpstreamResponse> {
-      const body = JSON.parse(call.body) as Record<string, unknown>
+      // The demo only simulates the three forwarded endpoints and chat (which the Responses API uses through the facade).
+      if (typeof call.endpoint !== 'string' || call.endpoint === 'responses') return notFound()
+      const body = JSON.parse(call.body ?? '{}') as Record<string, unknown>
       const tokens = replyTokens(body)
       if (call.endpoint === 'embeddings') return json(embeddings(body))
       if (!call.stream) return json(completion(call.endpoint, tokens))
@@ -108,8 +110,12 @@ function vector (text: string): number[] {
   return v.map((x) => Math.round(x * 1e6) / 1e6)
 }
 
-function json (value: unknown): UpstreamResponse {
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: new ReadableBody(Readable.from([Buffer.from(JSON.stringify(value))])) }
+function notFound (): UpstreamResponse {
+  return json({ error: { message: 'The demo model only answers chat, completions and embeddings', type: 'invalid_request_error', param: null, code: 'not_found' } }, 404)
+}
+
+function json (value: unknown, statusCode = 200): UpstreamResponse {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: new ReadableBody(Readable.from([Buffer.from(JSON.stringify(value))])) }
 }
 
 /** The demo's bodies are Readables (an async generator, a Buffer): this gives one the UpstreamBody shape. */

@@ -47,18 +47,20 @@ export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, 
           return
         }
         const handler = new CallHandler(signal, config.name, resolve, reject)
-        const body = new OneShotBody(Buffer.from(call.body))
+        const body = call.body === undefined ? undefined : new OneShotBody(Buffer.from(call.body))
         const headers = outboundHeaders(call.clientHeaders, {
           apiKey: config.apiKey,
           requestId: call.requestId,
           extra: config.headers,
-          accept: call.stream ? 'text/event-stream' : 'application/json',
+          accept: call.accept ?? (call.stream ? 'text/event-stream' : 'application/json'),
         })
-        headers['content-length'] = String(body.length)
+        if (body === undefined) delete headers['content-type']
+        else headers['content-length'] = String(body.length)
+        const target = call.endpoint
         agent.dispatch({
           origin,
-          path: paths[call.endpoint],
-          method: 'POST',
+          path: typeof target === 'string' ? paths[target] : prefix + target.path,
+          method: typeof target === 'string' ? 'POST' : target.method,
           headers,
           // Not the string: undici would keep it (as a Buffer) until the response ends (request-body.ts).
           // undici's docs (Dispatcher.md, DispatchOptions.body) accept an Iterable; its .d.ts lags behind.

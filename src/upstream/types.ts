@@ -41,11 +41,21 @@ export interface UpstreamBody {
   onClose (fn: () => void): void
 }
 
+/** A call to a path of the upstream's API other than a forwarded endpoint (a stored response, another POST path). */
+export interface UpstreamTarget {
+  method: 'GET' | 'POST' | 'DELETE'
+  /** Under the base URL, starting with `/`, with its query if any; built by the relay, never taken from a client as is. */
+  path: string
+}
+
 export interface UpstreamCall {
-  endpoint: Endpoint
-  /** The JSON body to send, already rewritten (model, stream_options). */
-  body: string
+  /** A forwarded endpoint (POSTed to its path), or any other target. */
+  endpoint: Endpoint | UpstreamTarget
+  /** The JSON body to send, already rewritten (model, stream_options); undefined for none. */
+  body: string | undefined
   stream: boolean
+  /** The Accept header; default: SSE for a stream, else JSON. */
+  accept?: string | undefined
   requestId: string
   clientHeaders: IncomingHttpHeaders
   /**

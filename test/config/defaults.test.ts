@@ -32,7 +32,7 @@ function specFields (c: RelayConfig) {
 const DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
-  upstreams: [{ name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: ['demo'], headers: {}, includeUsage: true }],
+  upstreams: [{ name: 'demo', kind: 'demo', baseUrl: 'demo:', apiKey: undefined, models: ['demo'], headers: {}, includeUsage: true, responses: 'chat' }],
   aliases: {},
   keys: [],
   allowAnonymous: false,
@@ -73,8 +73,8 @@ t.test('an upstream fills its own defaults and turns the demo off', async (t) =>
   const c = resolveConfig({ upstreams: [{ name: 'x', baseUrl: 'http://127.0.0.1:9/v1/' }, { name: 'y', kind: 'xinference', baseUrl: 'http://127.0.0.1:9997/v1', models: ['qwen'] }] })
   t.equal(c.demo, false)
   t.strictSame(c.upstreams, [
-    { name: 'x', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: undefined, models: ['*'], headers: {}, includeUsage: true },
-    { name: 'y', kind: 'xinference', baseUrl: 'http://127.0.0.1:9997/v1', apiKey: undefined, models: ['qwen'], headers: {}, includeUsage: false },
+    { name: 'x', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: undefined, models: ['*'], headers: {}, includeUsage: true, responses: 'native' },
+    { name: 'y', kind: 'xinference', baseUrl: 'http://127.0.0.1:9997/v1', apiKey: undefined, models: ['qwen'], headers: {}, includeUsage: false, responses: 'chat' },
   ])
 })
 

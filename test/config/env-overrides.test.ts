@@ -12,12 +12,12 @@ t.test('UPSTREAM_* with no file: one upstream "default", the demo is off', async
   const cwd = t.testdir({})
   const c = loadConfig({ env: { UPSTREAM_URL: 'http://127.0.0.1:9997/v1/', UPSTREAM_KIND: 'xinference', UPSTREAM_API_KEY: 'sk-up', UPSTREAM_MODELS: 'qwen2, llama3 ,' }, argv: [], cwd })
   t.equal(c.demo, false)
-  t.strictSame(c.upstreams, [{ name: 'default', kind: 'xinference', baseUrl: 'http://127.0.0.1:9997/v1', apiKey: 'sk-up', models: ['qwen2', 'llama3'], headers: {}, includeUsage: false }])
+  t.strictSame(c.upstreams, [{ name: 'default', kind: 'xinference', baseUrl: 'http://127.0.0.1:9997/v1', apiKey: 'sk-up', models: ['qwen2', 'llama3'], headers: {}, includeUsage: false, responses: 'chat' }])
 })
 
 t.test('defaults of the UPSTREAM_* family: kind openai, models *, no key', async (t) => {
   const c = loadConfig({ env: { UPSTREAM_URL: 'https://api.example.com/v1' }, argv: [], cwd: t.testdir({}) })
-  t.strictSame(c.upstreams, [{ name: 'default', kind: 'openai', baseUrl: 'https://api.example.com/v1', apiKey: undefined, models: ['*'], headers: {}, includeUsage: true }])
+  t.strictSame(c.upstreams, [{ name: 'default', kind: 'openai', baseUrl: 'https://api.example.com/v1', apiKey: undefined, models: ['*'], headers: {}, includeUsage: true, responses: 'native' }])
 })
 
 t.test('UPSTREAM_URL replaces a file upstream named "default" and keeps the others', async (t) => {

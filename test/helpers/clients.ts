@@ -3,7 +3,7 @@ import { startUpstream, chatChunk, usageChunk, streamFrames, SSE_HEADERS, sleep,
 import { startRelay, type RunningRelay } from './relay.js'
 import { waitFor } from './relay.js'
 import { callArgs, callStart, deltaChunk, toolChunk, toolCallsFinish } from './deltas.js'
-import type { RelayConfigInput } from '../../src/config/schema.js'
+import type { RelayConfigInput, UpstreamInput } from '../../src/config/schema.js'
 
 /**
  * Set-up shared by the tests that drive the relay with real client libraries (test/clients/):
@@ -24,12 +24,12 @@ export interface ClientRig {
   baseURL: string
 }
 
-/** A scripted upstream and a relay in front of it (127.0.0.1:0), key `web` = WEB_TOKEN, plus `extra` config. */
-export async function startClientRig (t: Test, extra: RelayConfigInput = {}): Promise<ClientRig> {
+/** A scripted upstream (its entry's fields in `upstream`, e.g. its kind) and a relay in front of it (127.0.0.1:0), key `web` = WEB_TOKEN, plus `extra` config. */
+export async function startClientRig (t: Test, extra: RelayConfigInput = {}, upstream: Partial<UpstreamInput> = {}): Promise<ClientRig> {
   const up = await startUpstream(t)
   const relay = await startRelay(t, {
     keys: [{ name: 'web', key: WEB_TOKEN }],
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl, apiKey: UPSTREAM_KEY }],
+    upstreams: [{ name: 'up', baseUrl: up.baseUrl, apiKey: UPSTREAM_KEY, ...upstream }],
     ...extra,
   })
   return { up, relay, baseURL: `${relay.url}/v1` }

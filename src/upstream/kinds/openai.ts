@@ -3,6 +3,7 @@ import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
 /** OpenAI itself and the servers that copy its wire format: vLLM, Ollama, LM Studio, llama.cpp. */
 export const openaiKind: UpstreamKind = {
   name: 'openai',
+  responses: 'native',
   supportsIncludeUsage: true,
   parseError: parseErrorBody,
   parseStreamError (payload) {

@@ -21,6 +21,8 @@ export interface ParsedUpstreamError {
  */
 export interface UpstreamKind {
   readonly name: string
+  /** How `POST /v1/responses` reaches it by default: its own `/responses` (`native`), or its chat completions (`chat`, SPEC §5.1). */
+  readonly responses: 'native' | 'chat'
   /** Whether the server understands `stream_options.include_usage`. */
   readonly supportsIncludeUsage: boolean
   /** Reads a non-2xx body (JSON envelope, FastAPI `{"detail":…}`, plain text) into message/type/code. */

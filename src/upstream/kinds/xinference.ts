@@ -16,6 +16,7 @@ import type { ModelEntry, ParsedUpstreamError, UpstreamKind } from './types.js'
  */
 export const xinferenceKind: UpstreamKind = {
   name: 'xinference',
+  responses: 'chat',
   supportsIncludeUsage: false,
   parseError (statusCode, contentType, text) {
     const parsed = parseErrorBody(statusCode, contentType, text)
