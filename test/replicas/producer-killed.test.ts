@@ -3,6 +3,7 @@ import { redisSkip, startRedis } from '../helpers/redis.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { createStream } from '../helpers/streams.js'
 import { waitFor } from '../helpers/relay.js'
+import { firstAdmitted } from '../helpers/replicas.js'
 import { scriptEndless } from '../helpers/clients.js'
 import { KEYS, auth, chatRequest, idsOf, openStream, range, readSse, spawnReplica, startSharedReplicas } from '../helpers/shared-replicas.js'
 
@@ -20,7 +21,8 @@ t.test('replica A (a CLI process) killed with SIGKILL mid-stream: readers on B g
   const redis = await startRedis(t)
   const up = await startUpstream(t)
   const endless = scriptEndless(up, { gapMs: 20, max: 5000 })
-  const config = { keys: KEYS, upstreams: [{ name: 'up', baseUrl: up.baseUrl }], streams: { leaseMs: LEASE_MS } }
+  // One stream at a time for the key, across the deployment: the dead replica's slot must come back too.
+  const config = { keys: KEYS.map((k) => ({ ...k, maxConcurrentStreams: 1 })), upstreams: [{ name: 'up', baseUrl: up.baseUrl }], streams: { leaseMs: LEASE_MS } }
   const a = await spawnReplica(t, t.testdir({}), 'a', redis.url, config)
   const [b] = await startSharedReplicas(t, redis, config)
   if (!b) throw new Error('replica b')
@@ -31,6 +33,9 @@ t.test('replica A (a CLI process) killed with SIGKILL mid-stream: readers on B g
   const [content, openai] = await Promise.all([openStream(b, url), openStream(b, `${url}?format=openai`)])
   const reads = Promise.all([readSse(content, { timeoutMs: 15_000 }), readSse(openai, { timeoutMs: 15_000 })])
   await waitFor('a few tokens', () => endless.sent >= 5)
+
+  const refused = await createStream(b.url, chatRequest(), auth(), '?format=content')
+  t.equal(refused.status, 429, 'B: the key\'s one stream slot is held by A\'s generation')
 
   a.cli.child.kill('SIGKILL')
   const killedAt = performance.now()
@@ -56,4 +61,9 @@ t.test('replica A (a CLI process) killed with SIGKILL mid-stream: readers on B g
   const later = await readSse(await openStream(b, url, { 'last-event-id': String(c.events.length - 1) }), { timeoutMs: 2000 })
   t.same(later.events, [c.events.at(-1)], 'a later resume on B: the one error event, then the end')
   t.equal(up.requests.length, 1, 'nobody restarted the generation')
+
+  // The dead replica's slot lapses with its lease: B admits the key's next stream.
+  const { res: admitted, afterMs } = await firstAdmitted(() => fetch(`${b.url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth() }, body: JSON.stringify(chatRequest()) }), LEASE_MS + MARGIN_MS)
+  t.equal(admitted.status, 201, `B admits a new stream of the key ${Math.round(afterMs + endedAfter)} ms after the kill`)
+  await admitted.text()
 })
