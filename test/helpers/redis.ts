@@ -57,7 +57,10 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
   async function launch (): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning']
     if (options.password !== undefined) args.push('--requirepass', options.password)
-    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    // stderr through this process, not inherited: a server that outlives it (a test process killed
+    // by a signal runs no teardown) must not hold the test runner's pipe open.
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr!.on('data', (chunk: Buffer) => { process.stderr.write(chunk) })
     proc = child
     // A test process that dies before its teardown (an uncaught error) takes its server along: an
     // orphan would keep the port, and the inherited stderr, which holds the runner's pipe open.
