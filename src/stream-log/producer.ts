@@ -173,8 +173,15 @@ export function startProducer (o: ProducerOptions): Producer {
   /** No reader for detachTimeoutMs while generating: nobody will read this, stop paying for it. */
   async function checkReaders (): Promise<void> {
     if (finished) return
-    const info = await store.info(id)
-    if (finished || !info) return
+    const info = await store.info(id).catch(() => null)
+    if (finished) return
+    if (info === null) {
+      // The store is unreachable (Redis away): look again later; this must never reject.
+      watchdog = setTimeout(checkReaders, o.detachTimeoutMs)
+      watchdog.unref()
+      return
+    }
+    if (!info) return
     const idle = info.readers > 0 ? 0 : Date.now() - info.readersChangedAt
     if (idle >= o.detachTimeoutMs) {
       fail(StreamDetachedError({}, `No reader was attached for ${o.detachTimeoutMs} ms; the generation was stopped`), 'client_aborted')

@@ -1,9 +1,13 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply } from 'fastify'
+import { UpstreamError, errorEnvelope } from '../errors.js'
 import type { FrameFormat, StreamEvent } from '../formats/types.js'
 import type { Outcome, RequestState } from '../observability/request-state.js'
 import { streamHeaders } from '../sse/headers.js'
 import { isFinal, type StreamStore } from './store.js'
+
+/** How soon a reader looks again after the store failed it (a shared store whose Redis is away). */
+const STORE_RETRY_MS = 500
 
 export interface ReaderOptions {
   store: StreamStore
@@ -43,6 +47,9 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
   let again = false
   let waitingDrain = false
   let closed = false
+  /** The id (in this format) of the last event written, for the error event of a stream that vanished. */
+  let lastShown = floor
+  let retry: NodeJS.Timeout | undefined
 
   reply.hijack()
   res.writeHead(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
@@ -57,13 +64,17 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
   timer.unref()
 
   const unsubscribe = store.subscribe(id, () => { void pump() })
-  const attached = store.attach(id)
+  // A store that cannot count this reader (Redis away) must not fail it: the count only feeds the
+  // producer's no-reader watchdog. Never rejects, and says whether there is a count to give back.
+  const attached = store.attach(id).then(() => true, () => false)
   res.once('close', () => {
     closed = true
     clearTimeout(timer)
+    clearTimeout(retry)
     unsubscribe()
-    // After the attach, whatever the store's latency: a detach first would leave a reader counted forever.
-    void attached.then(() => store.detach(id))
+    // After the attach, whatever the store's latency: a detach first would leave a reader counted
+    // forever. A detach the store cannot take leaves it counted until the stream ends.
+    void attached.then((counted) => counted ? store.detach(id) : undefined).catch(() => {})
   })
   await attached
   await pump()
@@ -77,17 +88,28 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
         if (closed || waitingDrain) return
         const events = await store.eventsAfter(id, sent)
         if (closed) return
-        // Expired or removed under the reader: nothing more will come.
-        if (events === undefined) { res.end(); return }
+        // Removed under the reader before its final event (a Redis that restarted empty or evicted
+        // it, a start that failed after a repeat attached): nothing more will come, and a silent
+        // end would pass for a finished answer. One error event says it did not finish.
+        if (events === undefined) {
+          const vanished: StreamEvent = { type: 'error', error: errorEnvelope(UpstreamError({}, 'The stream was removed from the stream log before its end (e.g. a shared Redis restarted without its data); the answer is incomplete')).error }
+          res.end(render(vanished, lastShown + 1))
+          state.outcome = 'upstream_error'
+          state.frames++
+          closed = true
+          return
+        }
         for (const { seq, event, ids } of events) {
           if (seq <= sent) continue
           sent = seq
           const n = ids[name] ?? 0
           // The numbering asked this same render whether the event shows: n went up exactly when it does.
           const out = n > floor ? render(event, n) : undefined
+          if (out !== undefined) lastShown = n
           if (isFinal(event)) {
-            // Delivered once it is flushed to the socket, not merely queued.
-            res.end(out, () => { if (out !== undefined) void store.markDelivered(id) })
+            // Delivered once it is flushed to the socket, not merely queued. Not recorded (Redis
+            // away): a later GET without Last-Event-ID replays the stream instead of its 204.
+            res.end(out, () => { if (out !== undefined) store.markDelivered(id).catch(() => {}) })
             state.outcome = outcomeOf(event)
             if (out !== undefined) state.frames++
             closed = true
@@ -103,6 +125,14 @@ export async function serveReader (o: ReaderOptions): Promise<void> {
           }
         }
       } while (again)
+    } catch {
+      // The store failed (Redis away or too slow): keep the connection, heartbeats going, and look
+      // again shortly; the events are still there when it is back, or their end is.
+      if (!closed) {
+        clearTimeout(retry)
+        retry = setTimeout(() => { void pump() }, STORE_RETRY_MS)
+        retry.unref()
+      }
     } finally {
       running = false
     }

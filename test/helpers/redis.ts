@@ -35,8 +35,8 @@ export function redisSkip (): false | string {
   return 'redis-server is not installed (apt-get install redis-server)'
 }
 
-/** A free TCP port on 127.0.0.1 (never Redis's default 6379). */
-async function freePort (): Promise<number> {
+/** A free TCP port on 127.0.0.1 (never Redis's default 6379): one that was free a moment ago. */
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -57,8 +57,16 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
   async function launch (): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning']
     if (options.password !== undefined) args.push('--requirepass', options.password)
-    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    // stderr through this process, not inherited: a server that outlives it (a test process killed
+    // by a signal runs no teardown) must not hold the test runner's pipe open.
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr!.on('data', (chunk: Buffer) => { process.stderr.write(chunk) })
     proc = child
+    // A test process that dies before its teardown (an uncaught error) takes its server along: an
+    // orphan would keep the port, and the inherited stderr, which holds the runner's pipe open.
+    const orphan = (): void => { child.kill('SIGKILL') }
+    process.once('exit', orphan)
+    child.once('exit', () => process.off('exit', orphan))
     // Ready once it answers PING (bounded: 10 s).
     const probe = new Redis({ port, host: '127.0.0.1', password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     // Refusals while the server starts are expected: handled by the loop, not printed by ioredis.
