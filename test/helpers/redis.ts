@@ -2,6 +2,9 @@ import type { Test } from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 
@@ -47,11 +50,50 @@ export async function freePort (): Promise<number> {
 }
 
 /**
+ * Test Redis servers take ports below the kernel's ephemeral range (ip_local_port_range starts at
+ * 32768), each reserved by a lock file for the test's whole life: while a test has its server
+ * stopped (to restart it), no listen(0) of another test and no other test's Redis can take the
+ * port, and restart() finds it free. A lock left by a killed test process keeps its port out of use.
+ */
+const PORT_RANGE = [20_000, 32_000] as const
+const PORT_LOCKS = join(tmpdir(), 'llm-relay-test-redis-ports')
+
+async function reservePort (): Promise<{ port: number, release (): void }> {
+  mkdirSync(PORT_LOCKS, { recursive: true })
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]))
+    const lock = join(PORT_LOCKS, String(port))
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' })
+    } catch {
+      continue
+    }
+    const release = (): void => { rmSync(lock, { force: true }) }
+    if (await canListen(port)) {
+      process.once('exit', release)
+      return { port, release: () => { process.off('exit', release); release() } }
+    }
+    release()
+  }
+  throw new Error(`no free port for a test Redis in ${PORT_RANGE.join('-')}`)
+}
+
+async function canListen (port: number): Promise<boolean> {
+  const server = createServer()
+  const listening = once(server, 'listening').then(() => true, () => false)
+  server.listen(port, '127.0.0.1')
+  if (!await listening) return false
+  server.close()
+  await once(server, 'close')
+  return true
+}
+
+/**
  * A real Redis of the test's own, on 127.0.0.1 and a free port, with no
  * persistence (`--save '' --appendonly no`), stopped at teardown.
  */
 export async function startRedis (t: Test, options: { password?: string } = {}): Promise<RunningRedis> {
-  const port = await freePort()
+  const { port, release } = await reservePort()
   let proc: ChildProcess | undefined
 
   async function launch (): Promise<void> {
@@ -59,8 +101,11 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
     if (options.password !== undefined) args.push('--requirepass', options.password)
     // stderr through this process, not inherited: a server that outlives it (a test process killed
     // by a signal runs no teardown) must not hold the test runner's pipe open.
-    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stderr!.on('data', (chunk: Buffer) => { process.stderr.write(chunk) })
+    // Its log (stdout) is kept for the error below: a server that cannot bind says so there.
+    let log = ''
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { log = (log + chunk).slice(-2000) })
     proc = child
     // A test process that dies before its teardown (an uncaught error) takes its server along: an
     // orphan would keep the port, and the inherited stderr, which holds the runner's pipe open.
@@ -73,12 +118,19 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
     probe.on('error', () => {})
     try {
       for (let i = 0; i < 200; i++) {
-        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
+        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${log}`)
         try {
           await probe.connect()
           await probe.ping()
+          // The server on the port must be this one: another test's would share its keys silently.
+          const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1]
+          if (pid !== String(child.pid)) {
+            child.kill('SIGKILL')
+            throw new Error(`127.0.0.1:${port} is served by another redis-server (pid ${pid}), not the one started here: ${log}`)
+          }
           return
-        } catch {
+        } catch (err) {
+          if ((err as Error).message.includes('another redis-server')) throw err
           probe.disconnect()
           await sleep(50)
         }
@@ -106,6 +158,7 @@ export async function startRedis (t: Test, options: { password?: string } = {}):
   t.teardown(async () => {
     client.disconnect()
     await stop()
+    release()
   })
   return {
     url: `redis://${auth}127.0.0.1:${port}`,
