@@ -1,5 +1,6 @@
 import type { RelayError } from '../errors.js'
 import { ChatStreamEvents, type ChatChunk } from '../responses/chat-stream-events.js'
+import { responsesErrorEvent } from '../responses/error-event.js'
 import { newId } from '../responses/response-object.js'
 import { recordSummary } from './chunk-fields.js'
 import { ResponsesStreamReader, type ResponsesEvent } from './responses-events.js'
@@ -55,11 +56,6 @@ export class ResponsesEventWriter implements FrameWriter {
     const last = this.#last === undefined ? undefined : SEQUENCE_NUMBER.exec(this.#last)?.[1]
     return responsesErrorEvent(err.message, last === undefined ? 0 : Number(last) + 1)
   }
-}
-
-/** `event: error` as OpenAI sends it mid-stream (SPEC §5.1): what `client.responses.stream()` throws as an APIError. */
-export function responsesErrorEvent (message: string, sequence: number): string {
-  return `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: sequence })}\n\n`
 }
 
 function eventFrame (type: string | undefined, data: string): string {

@@ -1,3 +1,4 @@
+import { responsesErrorEvent } from './error-event.js'
 import { newId, responseShell, responsesUsage, statusOf, type ChatUsage } from './response-object.js'
 
 /**
@@ -95,7 +96,8 @@ export class ChatStreamEvents {
 
   /** The one event after a failure (SPEC §5.1); never followed by `response.completed`. */
   fail (message: string, code = 'upstream_error'): string {
-    return this.#event('error', { code, message, param: null })
+    // The native stream's renderer, so both paths write the same bytes (not #event, whose member order differs).
+    return responsesErrorEvent(message, this.#sequence++, code)
   }
 
   #event (type: string, fields: Json): string {

@@ -68,8 +68,8 @@ t.test('a failure is one error event with the next sequence number', async (t) =
   const events = new ChatStreamEvents({ model: 'm' })
   const text = events.start() + events.chunk({ choices: [{ delta: { content: 'partial' } }] })
   const next = events.nextSequence
-  const [error] = parse(events.fail('upstream reset'))
-  t.same(error, { event: 'error', data: { type: 'error', sequence_number: next, code: 'upstream_error', message: 'upstream reset', param: null } })
+  // Byte for byte what the native path writes (SPEC §5.1's member order), not just the same members.
+  t.equal(events.fail('upstream reset'), `event: error\ndata: {"type":"error","code":"upstream_error","message":"upstream reset","param":null,"sequence_number":${next}}\n\n`)
   t.notMatch(text, /response\.completed/)
 })
 
