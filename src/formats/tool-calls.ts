@@ -43,20 +43,29 @@ export class ToolCallAssembler {
   /** Takes one delta's `tool_calls`; pushes onto `done` the calls that a new call's start completed. */
   add (fragments: unknown, done: ToolCall[]): void {
     if (!Array.isArray(fragments)) return
-    for (const fragment of fragments as unknown[]) {
-      if (fragment === null || typeof fragment !== 'object') continue
-      this.#take(fragment as Fragment, done)
-    }
+    for (const fragment of fragments as unknown[]) this.take(fragment, done)
+  }
+
+  /**
+   * Takes one fragment (one element of `delta.tool_calls`) and says whether
+   * it started a new call. The Responses facade (responses/chat-stream-events.ts)
+   * opens its `function_call` items on this answer, so the content events and
+   * the facade tell calls apart by the one rule above. The call a new one
+   * completed goes onto `done`; a caller that keeps its own items passes none.
+   */
+  take (fragment: unknown, done?: ToolCall[]): boolean {
+    if (fragment === null || typeof fragment !== 'object') return false
+    return this.#take(fragment as Fragment, done)
   }
 
   /** The choice finished (or the stream ended cleanly): the open call is complete. */
-  finish (done: ToolCall[]): void {
-    if (this.#open !== undefined) done.push(this.#open)
+  finish (done?: ToolCall[]): void {
+    if (this.#open !== undefined) done?.push(this.#open)
     this.#open = undefined
     this.#openIndex = undefined
   }
 
-  #take (fragment: Fragment, done: ToolCall[]): void {
+  #take (fragment: Fragment, done: ToolCall[] | undefined): boolean {
     const index = typeof fragment.index === 'number' ? fragment.index : undefined
     const id = typeof fragment.id === 'string' && fragment.id !== '' ? fragment.id : undefined
     let call = this.#open
@@ -73,11 +82,12 @@ export class ToolCallAssembler {
     // Some servers repeat the id (or send it late) on later fragments of the same call.
     if (open.id === null && id !== undefined) open.id = id
     const fn = fragment.function
-    if (fn === null || typeof fn !== 'object') return
+    if (fn === null || typeof fn !== 'object') return starts
     // The name comes whole in the first fragment; servers that repeat it must not double it.
     if (open.name === '' && typeof fn.name === 'string') open.name = fn.name
     if (typeof fn.arguments === 'string') open.arguments += fn.arguments
     // A server that sends the arguments as an object (never split) rather than JSON text.
     else if (fn.arguments !== null && typeof fn.arguments === 'object') open.arguments += JSON.stringify(fn.arguments)
+    return starts
   }
 }

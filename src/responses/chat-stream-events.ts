@@ -1,3 +1,4 @@
+import { ToolCallAssembler } from '../formats/tool-calls.js'
 import { responsesErrorEvent } from './error-event.js'
 import { newId, responseShell, responsesUsage, statusOf, type ChatUsage } from './response-object.js'
 
@@ -35,13 +36,15 @@ export interface ChatChunk {
 type OpenItem =
   | { kind: 'reasoning', index: number, id: string, text: string }
   | { kind: 'message', index: number, id: string, text: string }
-  | { kind: 'function_call', index: number, id: string, callId: string, name: string, args: string, chatIndex: number }
+  | { kind: 'function_call', index: number, id: string, callId: string, name: string, args: string }
 
 export class ChatStreamEvents {
   readonly #response: Json
   readonly #output: Json[] = []
   #sequence = 0
   #open: OpenItem | undefined
+  /** Decides which tool-call deltas start a new call (the content events' rule, formats/tool-calls.ts). */
+  readonly #calls = new ToolCallAssembler()
   #finishReason: string | null = null
   #usage: ChatUsage | null = null
 
@@ -75,7 +78,10 @@ export class ChatStreamEvents {
       const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : typeof delta.reasoning === 'string' ? delta.reasoning : ''
       if (reasoning !== '') out += this.#reasoning(reasoning)
       if (typeof delta.content === 'string' && delta.content !== '') out += this.#text(delta.content)
-      if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) out += this.#toolCall(call)
+      if (Array.isArray(delta.tool_calls)) {
+        // A server's junk element (null, a string) is no call: skipped, as the content events skip it.
+        for (const call of delta.tool_calls) if (call !== null && typeof call === 'object') out += this.#toolCall(call)
+      }
     }
     if (typeof choice.finish_reason === 'string') this.#finishReason = choice.finish_reason
     return out
@@ -134,18 +140,19 @@ export class ChatStreamEvents {
   }
 
   /**
-   * A tool-call delta. A new call starts when the chat index changes, or when
-   * a delta brings an id other than the open call's: Ollama gives every call
-   * index 0 and tells them apart only by id.
+   * A tool-call delta. Whether it starts a new call is the assembler's answer
+   * (a new index, or a new id: Ollama gives every call index 0 and tells them
+   * apart only by id), so this facade and the content events split calls alike.
+   * A call the model broke off for text or reasoning goes on in a new item:
+   * an item, once closed, is not reopened.
    */
   #toolCall (delta: ToolCallDelta): string {
     let out = ''
-    const open = this.#open
-    const chatIndex = typeof delta.index === 'number' ? delta.index : (open?.kind === 'function_call' ? open.chatIndex : 0)
-    const isNew = open?.kind !== 'function_call' || open.chatIndex !== chatIndex || (typeof delta.id === 'string' && delta.id !== '' && delta.id !== open.callId)
+    const starts = this.#calls.take(delta)
+    const isNew = starts || this.#open?.kind !== 'function_call'
     if (isNew) {
       out += this.#close()
-      const item = { kind: 'function_call' as const, index: this.#output.length, id: newId('fc'), callId: delta.id ?? newId('fc').replace('fc_', 'call_'), name: delta.function?.name ?? '', args: '', chatIndex }
+      const item = { kind: 'function_call' as const, index: this.#output.length, id: newId('fc'), callId: delta.id ?? newId('fc').replace('fc_', 'call_'), name: delta.function?.name ?? '', args: '' }
       this.#open = item
       out += this.#event('response.output_item.added', { output_index: item.index, item: this.#functionCall(item, 'in_progress') })
     }
