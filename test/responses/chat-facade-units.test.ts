@@ -5,18 +5,12 @@ import OpenAI from 'openai'
 import { ChatStreamEvents, type ChatChunk } from '../../src/responses/chat-stream-events.js'
 import { chatToResponse } from '../../src/responses/chat-response.js'
 import { responsesToChat } from '../../src/responses/chat-request.js'
+import { FACADE_CALLS, FACADE_DELTAS, FACADE_EVENTS, FACADE_FINISH, FACADE_USAGE } from '../helpers/facade-chat.js'
 
-/** A chat stream as DeepSeek/vLLM send it: reasoning first, then the answer, then two tool calls Ollama-style (index 0, new ids). */
+/** The facade's chat stream (helpers/facade-chat.ts) as chunk objects, its usage in a last chunk with no choices (OpenAI's include_usage). */
 const CHUNKS: ChatChunk[] = [
-  { choices: [{ delta: { reasoning_content: 'Think ' } }] },
-  { choices: [{ delta: { reasoning_content: 'first.' } }] },
-  { choices: [{ delta: { content: 'Hello ' } }] },
-  { choices: [{ delta: { content: 'wörld' } }] },
-  { choices: [{ delta: { tool_calls: [{ index: 0, id: 'call_a', function: { name: 'get_weather', arguments: '{"city":' } }] } }] },
-  { choices: [{ delta: { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] } }] },
-  { choices: [{ delta: { tool_calls: [{ index: 0, id: 'call_b', function: { name: 'get_time', arguments: '{}' } }] } }] },
-  { choices: [{ delta: {}, finish_reason: 'tool_calls' }] },
-  { choices: [], usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } },
+  ...FACADE_DELTAS.map((delta, i) => ({ choices: [{ delta, finish_reason: i === FACADE_DELTAS.length - 1 ? FACADE_FINISH : null }] }) as ChatChunk),
+  { choices: [], usage: FACADE_USAGE },
 ]
 
 function parse (text: string): Array<{ event: string, data: any }> {
@@ -33,27 +27,17 @@ function translate (chunks: ChatChunk[], request: Record<string, unknown> = { mo
 
 t.test('a chat stream becomes the Responses events in order, sequence numbers 0, 1, 2, …', async (t) => {
   const events = parse(translate(CHUNKS))
-  t.same(events.map((e) => e.event), [
-    'response.created', 'response.in_progress',
-    'response.output_item.added', 'response.content_part.added', 'response.reasoning_text.delta', 'response.reasoning_text.delta',
-    'response.reasoning_text.done', 'response.content_part.done', 'response.output_item.done',
-    'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta',
-    'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
-    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
-    'response.function_call_arguments.done', 'response.output_item.done',
-    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done',
-    'response.completed',
-  ])
+  t.same(events.map((e) => e.event), FACADE_EVENTS)
   t.same(events.map((e) => e.data.sequence_number), events.map((_, i) => i), 'strictly increasing from 0')
   for (const e of events) t.equal(e.data.type, e.event, `data.type is the event name (${e.event})`)
   const done = events.filter((e) => e.event === 'response.function_call_arguments.done').map((e) => [e.data.name, e.data.arguments])
-  t.same(done, [['get_weather', '{"city":"Paris"}'], ['get_time', '{}']], 'Ollama-style calls (index 0 each) told apart by id')
+  t.same(done, FACADE_CALLS.map(([, name, args]) => [name, args]), 'Ollama-style calls (index 0 each) told apart by id')
   const completed = events.at(-1)!.data.response
   t.equal(completed.status, 'completed')
-  t.same(completed.usage, { input_tokens: 7, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 })
+  t.same(completed.usage, { input_tokens: 20, input_tokens_details: { cached_tokens: 0 }, output_tokens: 11, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 31 })
   t.same(completed.output.map((o: any) => o.type), ['reasoning', 'message', 'function_call', 'function_call'])
-  t.equal(completed.output[1].content[0].text, 'Hello wörld')
-  t.same(completed.output.slice(2).map((o: any) => o.call_id), ['call_a', 'call_b'])
+  t.equal(completed.output[1].content[0].text, 'Hello from Zürich')
+  t.same(completed.output.slice(2).map((o: any) => o.call_id), FACADE_CALLS.map(([id]) => id))
 })
 
 t.test('finish_reason length ends with response.incomplete (max_output_tokens)', async (t) => {
@@ -87,11 +71,11 @@ t.test('the official SDK\'s responses.stream() accumulates the translated events
   const stream = client.responses.stream({ model: 'qwen3', input: 'hi' })
   stream.on('response.output_text.delta', (e) => deltas.push(e.delta))
   const final = await stream.finalResponse()
-  t.same(deltas, ['Hello ', 'wörld'])
-  t.equal(final.output_text, 'Hello wörld')
+  t.same(deltas, ['Hello', ' from Zürich'])
+  t.equal(final.output_text, 'Hello from Zürich')
   const calls = final.output.filter((o) => o.type === 'function_call')
-  t.same(calls.map((c) => [c.call_id, c.name, c.arguments]), [['call_a', 'get_weather', '{"city":"Paris"}'], ['call_b', 'get_time', '{}']])
-  t.equal(final.usage?.total_tokens, 12)
+  t.same(calls.map((c) => [c.call_id, c.name, c.arguments]), FACADE_CALLS)
+  t.equal(final.usage?.total_tokens, 31)
 })
 
 t.test('a non-streamed chat completion becomes a Response object', async (t) => {

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { readAll, sseBlocks, startRelayOver } from '../helpers/relay.js'
 import { postResponses, responsesBody } from '../helpers/responses-relay.js'
+import { FACADE_CALLS, FACADE_DELTA_TEXTS, FACADE_DELTAS, FACADE_EVENTS, FACADE_FINISH, FACADE_USAGE } from '../helpers/facade-chat.js'
 import { pyJson, xChatChunk, xFrame, xStream } from '../helpers/xinference.js'
 
 // SPEC §5.1: an upstream with no /v1/responses (Xinference) serves the Responses API through its
@@ -8,17 +9,8 @@ import { pyJson, xChatChunk, xFrame, xStream } from '../helpers/xinference.js'
 // numbered from 0; content and text are the chat path's own writers over the chat chunks; a
 // failure mid-stream is one `error` event numbered after the last, never a response.completed.
 
-const CALL = { index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }
-const CHAT_STREAM = [
-  xChatChunk({ role: 'assistant', content: null, reasoning_content: 'Thinking ' }),
-  xChatChunk({ content: null, reasoning_content: 'briefly.' }),
-  xChatChunk({ content: 'Hello' }),
-  xChatChunk({ content: ' from Zürich' }),
-  xChatChunk({ tool_calls: [CALL] }),
-  xChatChunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
-  xChatChunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
-  xChatChunk({}, { finish: 'tool_calls', usage: { prompt_tokens: 20, completion_tokens: 11, total_tokens: 31 } }),
-].map((chunk) => xFrame(pyJson(chunk)))
+/** The facade's chat stream (helpers/facade-chat.ts) as Xinference frames: the usage in the finish chunk. */
+const CHAT_STREAM = FACADE_DELTAS.map((delta, i) => xFrame(pyJson(xChatChunk(delta, i === FACADE_DELTAS.length - 1 ? { finish: FACADE_FINISH, usage: FACADE_USAGE } : {}))))
 
 function facade (t: Test, pieces: string[]) {
   return startRelayOver(t, (_req, res) => xStream(res, pieces), {}, { kind: 'xinference' })
@@ -47,23 +39,14 @@ t.test('openai over the facade: the Responses events, numbered from 0, with the 
   }, 'the chat request the upstream got')
   t.ok(got.every(([name, data]) => name === data.type), 'each event line names its data\'s type')
   t.strictSame(got.map(([, data]) => data.sequence_number), got.map((_, i) => i), 'sequence numbers 0, 1, 2, …')
-  t.strictSame(got.map(([name]) => name), [
-    'response.created', 'response.in_progress',
-    'response.output_item.added', 'response.content_part.added', 'response.reasoning_text.delta', 'response.reasoning_text.delta',
-    'response.reasoning_text.done', 'response.content_part.done', 'response.output_item.done',
-    'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta',
-    'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
-    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
-    'response.function_call_arguments.done', 'response.output_item.done',
-    'response.completed',
-  ])
-  t.strictSame(got.filter(([name]) => name.endsWith('.delta')).map(([, data]) => data.delta), ['Thinking ', 'briefly.', 'Hello', ' from Zürich', '{"city":', '"Paris"}'])
+  t.strictSame(got.map(([name]) => name), FACADE_EVENTS)
+  t.strictSame(got.filter(([name]) => name.endsWith('.delta')).map(([, data]) => data.delta), FACADE_DELTA_TEXTS)
   const completed = got.at(-1)![1].response
   t.equal(completed.id, got[0]![1].response.id, 'one response id throughout')
   t.match(completed.id, /^resp_[0-9a-f]{48}$/)
   t.match(completed, { object: 'response', status: 'completed', model: 'qwen3', max_output_tokens: 200, usage: { input_tokens: 20, output_tokens: 11, total_tokens: 31 } })
-  t.strictSame(completed.output.map((item: { type: string }) => item.type), ['reasoning', 'message', 'function_call'])
-  t.match(completed.output[2], { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' })
+  t.strictSame(completed.output.map((item: { type: string }) => item.type), ['reasoning', 'message', 'function_call', 'function_call'])
+  t.strictSame(completed.output.slice(2).map((item: Record<string, string>) => [item.call_id, item.name, item.arguments, item.status]), FACADE_CALLS.map((call) => [...call, 'completed']))
   const [line] = await relay.waitForSummaries()
   t.match(line, { outcome: 'completed', finishReason: 'tool_calls', promptTokens: 20, completionTokens: 11 })
 })
@@ -76,8 +59,9 @@ t.test('content over the facade: the chat path\'s events', async (t) => {
     'id: 2\nevent: reasoning\ndata: {"content":"briefly."}\n\n',
     'id: 3\ndata: {"content":"Hello"}\n\n',
     'id: 4\ndata: {"content":" from Zürich"}\n\n',
-    'id: 5\nevent: tool_call\ndata: {"index":0,"id":"call_1","name":"get_weather","arguments":"{\\"city\\":\\"Paris\\"}"}\n\n',
-    'id: 6\nevent: stop\ndata: {"finish_reason":"tool_calls","usage":{"prompt_tokens":20,"completion_tokens":11,"total_tokens":31}}\n\n',
+    'id: 5\nevent: tool_call\ndata: {"index":0,"id":"call_a","name":"get_weather","arguments":"{\\"city\\":\\"Paris\\"}"}\n\n',
+    'id: 6\nevent: tool_call\ndata: {"index":1,"id":"call_b","name":"get_time","arguments":"{}"}\n\n',
+    'id: 7\nevent: stop\ndata: {"finish_reason":"tool_calls","usage":{"prompt_tokens":20,"completion_tokens":11,"total_tokens":31}}\n\n',
   ].join(''))
 })
 
