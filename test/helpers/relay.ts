@@ -79,6 +79,16 @@ export function chatBody (model: string, extra: Record<string, unknown> = {}): s
   return JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra })
 }
 
+/** POSTs a chat request to a relay with the token; streamed unless told not to. */
+export function chat (relay: RunningRelay, token: string, options: { stream?: boolean, signal?: AbortSignal } = {}): Promise<Response> {
+  return fetch(`${relay.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: chatBody('gpt-test', { stream: options.stream ?? true }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  })
+}
+
 export interface BodyRead {
   text: string
   /** Each read as it arrived. */

@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { RelayConfigInput } from '../../src/config/schema.js'
 import type { LimitsRedis } from '../../src/limits/index.js'
-import { startRelay, chatBody, type RunningRelay } from './relay.js'
+import { startRelay, type RunningRelay } from './relay.js'
 import type { RunningRedis } from './redis.js'
 import { sleep } from './upstream.js'
 
@@ -41,21 +41,11 @@ export async function startReplicas (t: Test, redis: RunningRedis, config: Relay
   return replicas
 }
 
-/** POSTs a chat request to a relay with the token; streamed unless told not to. */
-export function chat (relay: RunningRelay, token: string, options: { stream?: boolean, signal?: AbortSignal } = {}): Promise<Response> {
-  return fetch(`${relay.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: chatBody('gpt-test', { stream: options.stream ?? true }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  })
-}
-
-/** Statuses of `n` requests made one after the other, each body read. */
-export async function statuses (n: number, send: () => Promise<Response>): Promise<number[]> {
+/** Statuses of `n` requests made one after the other, each body read; `send` gets the request's number from 0. */
+export async function statuses (n: number, send: (i: number) => Promise<Response>): Promise<number[]> {
   const seen: number[] = []
   for (let i = 0; i < n; i++) {
-    const res = await send()
+    const res = await send(i)
     await res.text()
     seen.push(res.status)
   }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { rateLimited } from '../helpers/limits.js'
+import { startRelay, chat, readAll } from '../helpers/relay.js'
 import { scrapeUntil, valueOf } from '../helpers/prometheus.js'
 
 t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-After; slots come back when streams end', async (t) => {
@@ -13,36 +14,24 @@ t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-Af
       { name: 'free', key: 'sk-free' },
     ],
   })
-  const call = (token: string, stream = true) => fetch(`${relay.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: chatBody('gpt-test', { stream }),
-  })
 
-  const a = await call('sk-two')
-  const b = await call('sk-two')
+  const a = await chat(relay, 'sk-two')
+  const b = await chat(relay, 'sk-two')
   t.equal(a.status, 200)
   t.equal(b.status, 200)
 
-  const third = await call('sk-two')
+  const third = await chat(relay, 'sk-two')
   t.equal(third.status, 429)
   t.equal(third.headers.get('retry-after'), '2')
-  t.same(await third.json(), {
-    error: {
-      message: 'This API key already has 2 streams open, its limit; retry when one has finished',
-      type: 'rate_limit_error',
-      param: null,
-      code: 'rate_limited',
-    },
-  })
+  t.same(await third.json(), rateLimited('This API key already has 2 streams open, its limit; retry when one has finished'))
   t.equal(up.requests.length, 2, 'the refused stream never reached the upstream')
 
   // Not a stream: not counted against the stream limit.
-  const plain = await call('sk-two', false)
+  const plain = await chat(relay, 'sk-two', { stream: false })
   t.equal(plain.status, 200)
   await plain.text()
   // Another key has its own count (and no limit).
-  const other = await call('sk-free')
+  const other = await chat(relay, 'sk-free')
   t.equal(other.status, 200)
 
   // Let all held streams finish; both of the key's slots are free again.
@@ -53,7 +42,7 @@ t.test('maxConcurrentStreams per key: one stream too many gets 429 with Retry-Af
   const open = await scrapeUntil(relay.url, (s) => valueOf(s, 'llm_relay_active_streams') === 0)
   t.equal(valueOf(open, 'llm_relay_active_streams'), 0)
 
-  const again = [await call('sk-two'), await call('sk-two')]
+  const again = [await chat(relay, 'sk-two'), await chat(relay, 'sk-two')]
   t.same(again.map((r) => r.status), [200, 200], 'two new streams are admitted')
   while (up.held() < 2) await new Promise((resolve) => setTimeout(resolve, 5))
   up.finishAll()

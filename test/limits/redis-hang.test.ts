@@ -1,8 +1,8 @@
 import t from 'tap'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { readAll } from '../helpers/relay.js'
-import { PREFIX, chat, startReplicas } from '../helpers/replicas.js'
+import { chat, readAll } from '../helpers/relay.js'
+import { PREFIX, startReplicas } from '../helpers/replicas.js'
 import { REDIS_COOL_OFF_MS } from '../../src/limits/redis-access.js'
 import { sleep } from '../helpers/upstream.js'
 

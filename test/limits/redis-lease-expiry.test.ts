@@ -1,20 +1,14 @@
 import t from 'tap'
-import { redisSkip, startRedis } from '../helpers/redis.js'
-import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { PREFIX, chat, firstAdmitted, startReplicas } from '../helpers/replicas.js'
+import { startLimitedReplicas } from '../helpers/limits.js'
+import { redisSkip } from '../helpers/redis.js'
+import { chat, readAll } from '../helpers/relay.js'
+import { PREFIX, firstAdmitted } from '../helpers/replicas.js'
 import { sleep } from '../helpers/upstream.js'
-import { readAll } from '../helpers/relay.js'
 
 const LEASE_MS = 1_000
 
 t.test('stream leases are renewed while the streams run; a replica that stops renewing (it died) gives its slots back within leaseMs', { skip: redisSkip() }, async (t) => {
-  const redis = await startRedis(t)
-  const up = await startHoldingUpstream(t)
-  const [a, b] = await startReplicas(t, redis, {
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
-    keys: [{ name: 'two', key: 'sk-two', maxConcurrentStreams: 2 }],
-  }, { leaseMs: LEASE_MS })
-  if (!a || !b) throw new Error('two replicas')
+  const { redis, up, a, b } = await startLimitedReplicas(t, [{ name: 'two', key: 'sk-two', maxConcurrentStreams: 2 }], { leaseMs: LEASE_MS })
   const slotKey = `${PREFIX}slots:streams:key:two`
 
   const onA = [await chat(a, 'sk-two'), await chat(a, 'sk-two')]

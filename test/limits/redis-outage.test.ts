@@ -1,26 +1,19 @@
 import t from 'tap'
-import { redisSkip, startRedis } from '../helpers/redis.js'
-import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { readAll } from '../helpers/relay.js'
-import { chat, startReplicas, statuses, until } from '../helpers/replicas.js'
+import { startLimitedReplicas } from '../helpers/limits.js'
+import { redisSkip } from '../helpers/redis.js'
+import { chat, readAll } from '../helpers/relay.js'
+import { statuses, until } from '../helpers/replicas.js'
 
 t.test('Redis stopped: requests are still served, limits counted per replica; Redis back: shared limits again, without restarting the relays', { skip: redisSkip() }, async (t) => {
-  const redis = await startRedis(t)
-  const up = await startHoldingUpstream(t)
-  const replicas = await startReplicas(t, redis, {
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
-    keys: [
-      { name: 'rate', key: 'sk-rate', requestsPerMinute: 2 },
-      { name: 'one', key: 'sk-one', maxConcurrentStreams: 1 },
-    ],
-  }, {
+  const { redis, up, a, b, replicas } = await startLimitedReplicas(t, [
+    { name: 'rate', key: 'sk-rate', requestsPerMinute: 2 },
+    { name: 'one', key: 'sk-one', maxConcurrentStreams: 1 },
+  ], {
     // The worst client for a request path: a command sent while disconnected waits for the
     // reconnect, and the limits' own bound is out of reach. Only the up/down status keeps them moving.
     client: { maxRetriesPerRequest: null },
     commandTimeoutMs: 600_000,
   })
-  const [a, b] = replicas
-  if (!a || !b) throw new Error('two replicas')
 
   await redis.stop()
   t.ok(await until(() => replicas.every((r) => r.client.status !== 'ready'), 5_000), 'both replicas saw Redis go')
@@ -38,13 +31,9 @@ t.test('Redis stopped: requests are still served, limits counted per replica; Re
   await redis.restart()
   t.ok(await until(() => replicas.every((r) => r.client.status === 'ready'), 10_000), 'both replicas reconnected on their own')
 
-  // Shared again: 2 requests across both replicas (the restarted Redis starts a new window).
-  const shared = [
-    ...await statuses(1, () => chat(a, 'sk-rate', { stream: false })),
-    ...await statuses(1, () => chat(b, 'sk-rate', { stream: false })),
-    ...await statuses(1, () => chat(a, 'sk-rate', { stream: false })),
-    ...await statuses(1, () => chat(b, 'sk-rate', { stream: false })),
-  ]
+  // Shared again: 2 requests across both replicas (the restarted Redis starts a new window),
+  // sent to a, b, a, b as a load balancer would.
+  const shared = await statuses(4, (i) => chat(i % 2 === 0 ? a : b, 'sk-rate', { stream: false }))
   t.same(shared, [200, 200, 429, 429], 'one window for both replicas')
   const stream = await chat(a, 'sk-one')
   t.equal(stream.status, 200)

@@ -1,16 +1,11 @@
 import t from 'tap'
-import { redisSkip, startRedis } from '../helpers/redis.js'
-import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { PREFIX, chat, startReplicas } from '../helpers/replicas.js'
+import { rateLimited, startLimitedReplicas } from '../helpers/limits.js'
+import { redisSkip } from '../helpers/redis.js'
+import { chat } from '../helpers/relay.js'
+import { PREFIX } from '../helpers/replicas.js'
 
 t.test('requestsPerMinute is one window shared by the replicas: a limit of 6 admits exactly 6 across two, the 7th gets 429 with Retry-After', { skip: redisSkip() }, async (t) => {
-  const redis = await startRedis(t)
-  const up = await startHoldingUpstream(t)
-  const [a, b] = await startReplicas(t, redis, {
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
-    keys: [{ name: 'six', key: 'sk-six', requestsPerMinute: 6 }, { name: 'free', key: 'sk-free' }],
-  })
-  if (!a || !b) throw new Error('two replicas')
+  const { redis, up, a, b } = await startLimitedReplicas(t, [{ name: 'six', key: 'sk-six', requestsPerMinute: 6 }, { name: 'free', key: 'sk-free' }])
 
   // Alternating replicas, as a load balancer would: each sees only half of them.
   const admitted: Array<[string, number, string | null]> = []
@@ -27,14 +22,7 @@ t.test('requestsPerMinute is one window shared by the replicas: a limit of 6 adm
     t.equal(over.status, 429, `replica ${name} refuses the 7th`)
     const retryAfter = Number(over.headers.get('retry-after'))
     t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After is whole seconds within the window (${over.headers.get('retry-after')})`)
-    t.same(await over.json(), {
-      error: {
-        message: `Rate limit of 6 requests per minute reached for this API key; retry after ${retryAfter} s`,
-        type: 'rate_limit_error',
-        param: null,
-        code: 'rate_limited',
-      },
-    })
+    t.same(await over.json(), rateLimited(`Rate limit of 6 requests per minute reached for this API key; retry after ${retryAfter} s`))
     t.same(replica.summaries().filter((l) => l.status === 429).map((l) => [l.keyName, l.outcome]), [['six', 'rejected']], `replica ${name} logs the refusal as rejected`)
   }
   t.equal(up.requests.length, 6, 'only the 6 admitted reached the upstream')

@@ -1,17 +1,11 @@
 import t from 'tap'
-import { redisSkip, startRedis } from '../helpers/redis.js'
-import { readAll } from '../helpers/relay.js'
-import { startHoldingUpstream } from '../helpers/holding-upstream.js'
-import { PREFIX, chat, firstAdmitted, startReplicas, until } from '../helpers/replicas.js'
+import { rateLimited, startLimitedReplicas } from '../helpers/limits.js'
+import { redisSkip } from '../helpers/redis.js'
+import { chat, readAll } from '../helpers/relay.js'
+import { PREFIX, firstAdmitted, until } from '../helpers/replicas.js'
 
 t.test('maxConcurrentStreams per key is shared by the replicas: a 3rd stream on the other replica gets 429; once one ends, it is admitted', { skip: redisSkip() }, async (t) => {
-  const redis = await startRedis(t)
-  const up = await startHoldingUpstream(t)
-  const [a, b] = await startReplicas(t, redis, {
-    upstreams: [{ name: 'up', baseUrl: up.baseUrl }],
-    keys: [{ name: 'two', key: 'sk-two', maxConcurrentStreams: 2 }],
-  })
-  if (!a || !b) throw new Error('two replicas')
+  const { redis, up, a, b } = await startLimitedReplicas(t, [{ name: 'two', key: 'sk-two', maxConcurrentStreams: 2 }])
   const slotKey = `${PREFIX}slots:streams:key:two`
 
   const first = await chat(a, 'sk-two')
@@ -22,14 +16,7 @@ t.test('maxConcurrentStreams per key is shared by the replicas: a 3rd stream on 
   const third = await chat(b, 'sk-two')
   t.equal(third.status, 429, 'replica b knows the key is full')
   t.equal(third.headers.get('retry-after'), '2')
-  t.same(await third.json(), {
-    error: {
-      message: 'This API key already has 2 streams open, its limit; retry when one has finished',
-      type: 'rate_limit_error',
-      param: null,
-      code: 'rate_limited',
-    },
-  })
+  t.same(await third.json(), rateLimited('This API key already has 2 streams open, its limit; retry when one has finished'))
   t.same(b.summaries().map((l) => [l.status, l.outcome]), [[429, 'rejected']])
   t.equal(up.requests.length, 2, 'the refused stream never reached the upstream')
   // A plain request takes no stream slot, on any replica.

@@ -1,6 +1,7 @@
 import t from 'tap'
+import type { ServerResponse } from 'node:http'
 import { startUpstream, chatChunk, streamFrames, SSE_HEADERS, sleep } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { startRelay, chat, readAll } from '../helpers/relay.js'
 import { scrape, scrapeUntil, valueOf } from '../helpers/prometheus.js'
 
 /**
@@ -16,12 +17,7 @@ t.test('a stream slot is released on completion, upstream error, client abort an
     keys: [{ name: 'one', key: 'sk-one', maxConcurrentStreams: 1 }],
     timeouts: { idleMs: 300, firstByteMs: 300 },
   })
-  const open = (signal?: AbortSignal) => fetch(`${relay.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-one' },
-    body: chatBody('gpt-test', { stream: true }),
-    ...(signal ? { signal } : {}),
-  })
+  const open = (signal?: AbortSignal) => chat(relay, 'sk-one', { signal })
   const active = async () => valueOf(await scrape(relay.url), 'llm_relay_active_streams')
   const released = async (path: string) => {
     const samples = await scrapeUntil(relay.url, (s) => valueOf(s, 'llm_relay_active_streams') === 0)
@@ -34,14 +30,22 @@ t.test('a stream slot is released on completion, upstream error, client abort an
     await second.text()
   }
 
-  // 1. Completion.
+  // The upstream's stream for paths 1, 2, 4 and 5: one frame, then nothing until `then` (the
+  // test's letGo(), or the relay closing the request), so the slot is held while the test looks.
   let letGo!: () => void
-  up.handler = async (_req, res) => {
+  const firstFrameThen = (then: (res: ServerResponse) => Promise<void>) => async (_req: unknown, res: ServerResponse) => {
     res.writeHead(200, SSE_HEADERS)
     res.write(`data: ${chatChunk('a')}\n\n`)
-    await new Promise<void>((resolve) => { letGo = resolve })
-    await streamFrames(res, [chatChunk('b', { finish: 'stop' })])
+    await then(res)
   }
+  const untilLetGo = () => new Promise<void>((resolve) => { letGo = resolve })
+  const untilClosed = (res: ServerResponse) => new Promise<void>((resolve) => res.once('close', resolve))
+
+  // 1. Completion.
+  up.handler = firstFrameThen(async (res) => {
+    await untilLetGo()
+    await streamFrames(res, [chatChunk('b', { finish: 'stop' })])
+  })
   const done = await open()
   t.equal(done.status, 200)
   await refusedWhileOpen('completion')
@@ -50,12 +54,10 @@ t.test('a stream slot is released on completion, upstream error, client abort an
   await released('completion')
 
   // 2. Upstream error mid-stream: the socket is cut after one frame.
-  up.handler = async (_req, res) => {
-    res.writeHead(200, SSE_HEADERS)
-    res.write(`data: ${chatChunk('a')}\n\n`)
-    await new Promise<void>((resolve) => { letGo = resolve })
+  up.handler = firstFrameThen(async (res) => {
+    await untilLetGo()
     res.socket?.destroy()
-  }
+  })
   const cut = await open()
   t.equal(cut.status, 200)
   await refusedWhileOpen('upstream reset')
@@ -71,11 +73,7 @@ t.test('a stream slot is released on completion, upstream error, client abort an
   await released('upstream 500')
 
   // 4. Client abort mid-stream.
-  up.handler = async (_req, res) => {
-    res.writeHead(200, SSE_HEADERS)
-    res.write(`data: ${chatChunk('a')}\n\n`)
-    await new Promise<void>((resolve) => res.once('close', resolve))
-  }
+  up.handler = firstFrameThen(untilClosed)
   const controller = new AbortController()
   const aborted = await open(controller.signal)
   t.equal(aborted.status, 200)
@@ -84,11 +82,7 @@ t.test('a stream slot is released on completion, upstream error, client abort an
   await released('client abort')
 
   // 5. Idle timeout mid-stream: one frame, then silence past idleMs.
-  up.handler = async (_req, res) => {
-    res.writeHead(200, SSE_HEADERS)
-    res.write(`data: ${chatChunk('a')}\n\n`)
-    await new Promise<void>((resolve) => res.once('close', resolve))
-  }
+  up.handler = firstFrameThen(untilClosed)
   const idle = await open()
   t.equal(idle.status, 200)
   t.match((await readAll(idle)).text, /"code":"upstream_timeout"/)
