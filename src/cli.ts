@@ -16,6 +16,7 @@ import { ConfigError } from './config/config-error.js'
 import { DEFAULT_RETRY_AFTER_S } from './config/defaults.js'
 import { UnavailableError } from './errors.js'
 import { assertSafeExposure, buildServer } from './server.js'
+import { lowerTierUpThresholds } from './v8-tiering.js'
 
 /** After the grace period, how long closing may still take before the process exits anyway. */
 const CLOSE_DEADLINE_MS = 5_000
@@ -23,6 +24,8 @@ const CLOSE_DEADLINE_MS = 5_000
 const LISTEN_BACKLOG = 4096
 
 async function main (): Promise<void> {
+  // Before the first request runs: tiering is decided as functions are called (v8-tiering.ts).
+  const tierUp = lowerTierUpThresholds()
   let app
   let config
   const worker = cluster.isWorker
@@ -44,6 +47,7 @@ async function main (): Promise<void> {
     throw err
   }
 
+  if (tierUp.length > 0) app.log.debug({ v8Flags: tierUp }, 'V8 tier-up thresholds lowered for a fresh process')
   if (worker) answerGathers(app.relay.metrics.registry)
   const graceMs = config.shutdownGraceMs
   // SIGTERM, SIGINT (and the other termination signals) drain and exit 0; a second signal exits 1
