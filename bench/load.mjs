@@ -363,12 +363,12 @@ const rss0 = rssKb(PIDS)
 let rssPeak = rss0
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)) }, 100) : null
 const redisCpu0 = cpuSeconds(REDIS_PID); const wait0 = runDelaySeconds(PIDS); const redisWait0 = runDelaySeconds(REDIS_PID)
-const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
+const byPid0 = PIDS.map((p) => cpuSeconds([p])); const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
 const t0 = process.hrtime.bigint()
 await run(S, C, RAMP)
 const t1 = process.hrtime.bigint()
 const wall = Number(t1 - t0) / 1e9
-const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
+const cpu1 = cpuTimes(PIDS); const byPid = PIDS.map((p, k) => cpuSeconds([p]) - byPid0[k]); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
 const wait = runDelaySeconds(PIDS) - wait0; const redisWait = runDelaySeconds(REDIS_PID) - redisWait0
 const cpu = cpu1.total - cpu0.total; const mockCpu = cpuSeconds(MOCK) - mock0
 const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys)
@@ -395,6 +395,8 @@ const proxy = PIDS.length
   ? {
       pids: PIDS,
       cpu_s: rnd(cpu, 3),
+      // several processes (nginx's master and worker, the relay's primary and workers): each one's share, in PIDS' order
+      cpu_s_by_pid: PIDS.length > 1 ? byPid.map((x) => rnd(x, 3)) : undefined,
       cpu_util: rnd(cpu / wall, 3),
       cpu_sys_share: rnd(sysShare, 2),
       // runnable but waiting for a CPU, / wall (all threads; 0 without schedstat): starved, not busy

@@ -24,7 +24,7 @@ import os from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { launch, stop, stopAll, runJson, firstLine } from './lib/launch.mjs'
 import { targets as allTargets } from './lib/targets.mjs'
-import { markdown, floorRatios } from './lib/report.mjs'
+import { markdown, floorRatios, baselineRatios } from './lib/report.mjs'
 import { summarize } from './lib/profile-summary.mjs'
 import { nofile } from './lib/proc.mjs'
 import { startRedis } from './lib/redis.mjs'
@@ -213,6 +213,6 @@ const meta = {
 meta.machine = `${meta.nproc} CPUs (${meta.cpu}), ${meta.mem_gb} GB, Linux ${meta.kernel}, node ${meta.node}, relay ${meta.git ?? 'uncommitted'}; load average ${load0.toFixed(1)} at start, ${meta.loadavg_end.toFixed(1)} at end`
 const md = markdown({ meta, scenarios, results, notes, profiles })
 writeFileSync(join(BENCH, 'results', `${base}.md`), md)
-writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, floor_ratios: floorRatios(results), profiles }, null, 2)}\n`)
+writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, floor_ratios: floorRatios(results), baseline_ratios: baselineRatios(results), profiles }, null, 2)}\n`)
 console.log(md)
 log(`wrote bench/results/${base}.md and .json`)
