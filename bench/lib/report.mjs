@@ -1,6 +1,6 @@
 // Markdown tables from run.mjs's results, ratios to the direct target of the
-// same run, the relay's figures over the floor-node target's, and the issue's
-// targets checked against them.
+// same run, the relay's figures over the floor-node target's, the new paths'
+// over their baselines (BASELINES), and the issue's targets checked against them.
 
 // nginx per-frame CPU measured on this machine by the shared peer bench
 // (../shared/bench, 2026-11-21): used when nginx is not in the run.
