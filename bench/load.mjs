@@ -6,7 +6,18 @@
 //   node bench/load.mjs --url http://127.0.0.1:P/v1/chat/completions [--token sk-bench]
 //     [--format openai|content] [--mode stream|request|eventsource] [-c 50] [-s 500] [-n 200]
 //     [-i 0] [--ramp-ms 0] [--warmup K] [--duration 120] [--pids 1,2] [--mock-pid P]
-//     [--readers 1] [--redis-pid P --redis-port P --replicas 1]
+//     [--readers 1] [--redis-pid P --redis-port P --replicas 1] [--api chat|responses] [--variant rt]
+//
+// --api responses: --url is a POST /v1/responses; the body is a Responses request
+// (input, max_output_tokens); the stamp is in each response.output_text.delta's delta,
+// every event's `type` must match its `event:` and its sequence_number count from 0,
+// and the end is response.completed (format openai) or `event: stop` (content).
+// --variant rt: the mock's "-rt" model: the first floor(N/3) stamped frames are
+// reasoning (delta.reasoning_content, `event: reasoning`, response.reasoning_text.delta:
+// their stamps are timed as the answer's), then the answer, then one tool call
+// get_weather({"city":"Paris"}); a stream is ok only with exactly that many reasoning
+// frames, that one call (assembled from the deltas in openai, one `event: tool_call`
+// in content) and finish_reason tool_calls.
 //
 // --mode request: stream:false, one at a time when -c 1 (keep-alive, one socket);
 // latency = request start -> last body byte. --warmup K: K requests of the same
@@ -47,6 +58,8 @@ const { values: o } = parseArgs({
     'redis-pid': { type: 'string', default: '' },
     'redis-port': { type: 'string', default: '' },
     replicas: { type: 'string', default: '1' },
+    api: { type: 'string', default: 'chat' },
+    variant: { type: 'string', default: '' },
   },
 })
 const [C, S, N, I, RAMP, WARMUP] = [o.c, o.s, o.n, o.i, o['ramp-ms'], o.warmup].map(Number)
@@ -61,15 +74,29 @@ const REDIS_PORT = o['redis-port'] ? Number(o['redis-port']) : null
 const CONTENT = o.format === 'content'
 const PIDS = o.pids.split(',').filter(Boolean).map(Number)
 const MOCK = o['mock-pid'] ? [Number(o['mock-pid'])] : []
+const RESPONSES = o.api === 'responses'
+const RT = o.variant === 'rt'
+if (!['chat', 'responses'].includes(o.api) || !['', 'rt'].includes(o.variant) || (RESPONSES && !STREAM) || (RESPONSES && ES)) {
+  console.error(`--api chat|responses (responses: --mode stream only), --variant rt; got --api ${o.api} --variant ${o.variant} --mode ${o.mode}`)
+  process.exit(2)
+}
+// -rt: stamped frames that are reasoning (the mock's rule), and the one tool call after the answer
+const REASONING = RT ? Math.floor(N / 3) : 0
+const TOOL = { name: 'get_weather', arguments: '{"city":"Paris"}' }
+const FINISH = RT ? 'tool_calls' : 'stop'
 
-const body = JSON.stringify({
-  model: `mock-n${N}-i${I}`, // the mock reads N and I from here if a proxy drops the fields below
-  stream: STREAM,
-  max_tokens: N,
-  interval_ms: I,
-  ...(STREAM ? { stream_options: { include_usage: true } } : {}), // asked for, so a passthrough relay may forward it as is
-  messages: [{ role: 'user', content: 'Write a short story about a relay race.' }],
-})
+const model = `mock-n${N}-i${I}${RT ? '-rt' : ''}` // the mock reads N and I from here if a proxy drops the fields below
+const prompt = 'Write a short story about a relay race.'
+const body = JSON.stringify(RESPONSES
+  ? { model, stream: true, max_output_tokens: N, interval_ms: I, input: prompt }
+  : {
+      model,
+      stream: STREAM,
+      max_tokens: N,
+      interval_ms: I,
+      ...(STREAM ? { stream_options: { include_usage: true } } : {}), // asked for, so a passthrough relay may forward it as is
+      messages: [{ role: 'user', content: prompt }],
+    })
 const headers = {
   'content-type': 'application/json',
   'content-length': Buffer.byteLength(body),
@@ -112,32 +139,83 @@ const stampOf = (text) => { // "<ns> tok" -> ns
   const sp = typeof text === 'string' ? text.indexOf(' ') : -1
   return sp > 0 ? Number(text.slice(0, sp)) : NaN
 }
-function frame (st, text) {
+function frame (st, text, reasoning = false) {
   const ts = stampOf(text)
-  if (!Number.isFinite(ts)) { m.badFrames++; return }
+  if (!Number.isFinite(ts)) { bad(st); return }
+  if (reasoning) st.reasoning++
+  else if (st.reasoning < REASONING) st.order = true // an answer frame before all the reasoning
   const us = (readNs - ts) / 1000
   if (m.nLat < m.lat.length) m.lat[m.nLat++] = us
   if (st.frames > 0 && m.nLive < m.latLive.length) m.latLive[m.nLive++] = us
   st.frames++
 }
 
+const bad = (st) => { m.badFrames++; st.bad++ }
+
 // openai: chat.completion.chunk frames, end `data: [DONE]`, usage in a chunk.
-// content: `id: n` + `data: {"content":…}` per delta, end `event: stop` + {finish_reason, usage}.
+// content: `id: n` + `data: {"content":…}` per delta (`event: reasoning` for reasoning,
+// `event: tool_call` per finished call), end `event: stop` + {finish_reason, usage}.
+// responses (openai): typed events, end `event: response.completed`.
 function onEvent (st, ev) {
   if (st.done) { st.afterEnd = true; return }
-  if (!CONTENT && ev.data === '[DONE]') { st.done = true; return }
+  if (!CONTENT && !RESPONSES && ev.data === '[DONE]') { st.done = true; return }
   let j
-  try { j = JSON.parse(ev.data) } catch { m.badFrames++; return }
-  if (ev.event === 'error' || j.error) { st.errorEvent = j.error?.message ?? 'error event'; return }
+  try { j = JSON.parse(ev.data) } catch { bad(st); return }
+  if (ev.event === 'error' || j.error || j.type === 'error' || j.type === 'response.failed') {
+    st.errorEvent = j.error?.message ?? j.message ?? j.response?.error?.message ?? 'error event'
+    return
+  }
   if (CONTENT) {
     if (ev.id !== String(++st.lastId)) m.idGaps++
-    if (ev.event === 'stop') { st.done = true; if (j.usage) st.usage = true; return }
-    frame(st, j.content)
+    switch (ev.event) {
+      case 'stop': st.done = true; st.finish = j.finish_reason; if (j.usage) st.usage = true; return
+      case 'message': frame(st, j.content); return
+      case 'reasoning': frame(st, j.content, true); return
+      case 'tool_call': st.tools.push(j); return
+      default: bad(st)
+    }
+  } else if (RESPONSES) {
+    if (j.type !== ev.event || j.sequence_number !== st.seq++) st.seqBad++
+    switch (j.type) {
+      case 'response.output_text.delta': frame(st, j.delta); return
+      case 'response.reasoning_text.delta': frame(st, j.delta, true); return
+      case 'response.output_item.done':
+        if (j.item?.type === 'function_call') st.tools.push({ id: j.item.call_id, name: j.item.name, arguments: j.item.arguments })
+        return
+      case 'response.completed':
+        st.done = true
+        if (j.response?.usage) st.usage = true
+        st.finish = j.response?.output?.some((x) => x?.type === 'function_call') ? 'tool_calls' : j.response?.status === 'completed' ? 'stop' : j.response?.status
+        return
+      case 'response.incomplete': st.errorEvent = `response.incomplete: ${j.response?.incomplete_details?.reason}`
+    }
   } else {
     if (j.usage) st.usage = true
-    const d = j.choices?.[0]?.delta
+    const c = j.choices?.[0]
+    const d = c?.delta
+    if (d?.reasoning_content) frame(st, d.reasoning_content, true)
     if (d?.content) frame(st, d.content)
+    for (const t of d?.tool_calls ?? []) { // assembled from the deltas, by index
+      const call = (st.tools[t.index] ??= { id: t.id, name: '', arguments: '' })
+      call.name += t.function?.name ?? ''
+      call.arguments += t.function?.arguments ?? ''
+    }
+    if (c?.finish_reason) st.finish = c.finish_reason
   }
+}
+
+/** What is wrong with a stream that came to its end marker, else null. */
+function incomplete (st) {
+  if (st.frames !== N) return `frames ${st.frames}/${N}`
+  if (st.bad) return 'unparseable frame'
+  if (st.seqBad) return 'event type or sequence_number out of order'
+  if (st.reasoning !== REASONING || st.order) return `reasoning frames ${st.reasoning}/${REASONING}${st.order ? ', answer before reasoning' : ''}`
+  const want = RT ? [TOOL] : []
+  if (st.tools.length !== want.length || st.tools.some((t, k) => t?.name !== want[k].name || t.arguments !== want[k].arguments || !/^call_/.test(t.id))) {
+    return `tool calls ${JSON.stringify(st.tools).slice(0, 120)}`
+  }
+  if (st.finish !== FINISH) return `finish_reason ${st.finish}`
+  return null
 }
 
 function result (st) {
@@ -145,7 +223,7 @@ function result (st) {
     ? `HTTP ${st.status}`
     : st.errorEvent
       ? `error event: ${st.errorEvent}`
-      : !st.done ? 'no end marker' : st.afterEnd ? 'data after end marker' : STREAM && st.frames !== N ? `frames ${st.frames}/${N}` : null)
+      : !st.done ? 'no end marker' : st.afterEnd ? 'data after end marker' : STREAM ? incomplete(st) : null)
   m.frames += st.frames
   if (STREAM && st.status === 200 && !st.done) m.doneMissing++
   if (st.usage) m.usage++
@@ -155,7 +233,7 @@ function result (st) {
 // One chat request (stream or request mode), or one eventsource reader's GET: read to the end, checked, counted.
 function request (url = URLS[0], method = 'POST', t0 = process.hrtime.bigint()) {
   return new Promise((resolve) => {
-    const st = { status: 0, frames: 0, done: false, usage: false, lastId: 0, err: null, errorEvent: null, afterEnd: false }
+    const st = { status: 0, frames: 0, done: false, usage: false, lastId: 0, err: null, errorEvent: null, afterEnd: false, bad: 0, seq: 0, seqBad: 0, reasoning: 0, order: false, tools: [], finish: undefined }
     let finished = false; let text = ''
     const finish = () => {
       if (finished) return
@@ -285,12 +363,12 @@ const rss0 = rssKb(PIDS)
 let rssPeak = rss0
 const sampler = PIDS.length ? setInterval(() => { rssPeak = Math.max(rssPeak, rssKb(PIDS)) }, 100) : null
 const redisCpu0 = cpuSeconds(REDIS_PID); const wait0 = runDelaySeconds(PIDS); const redisWait0 = runDelaySeconds(REDIS_PID)
-const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
+const byPid0 = PIDS.map((p) => cpuSeconds([p])); const cpu0 = cpuTimes(PIDS); const threads0 = threadTimes(PIDS); const mock0 = cpuSeconds(MOCK); const self0 = process.cpuUsage()
 const t0 = process.hrtime.bigint()
 await run(S, C, RAMP)
 const t1 = process.hrtime.bigint()
 const wall = Number(t1 - t0) / 1e9
-const cpu1 = cpuTimes(PIDS); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
+const cpu1 = cpuTimes(PIDS); const byPid = PIDS.map((p, k) => cpuSeconds([p]) - byPid0[k]); const threads1 = threadTimes(PIDS); const redisCpu = cpuSeconds(REDIS_PID) - redisCpu0
 const wait = runDelaySeconds(PIDS) - wait0; const redisWait = runDelaySeconds(REDIS_PID) - redisWait0
 const cpu = cpu1.total - cpu0.total; const mockCpu = cpuSeconds(MOCK) - mock0
 const sysShare = (cpu1.sys - cpu0.sys) / (cpu1.user + cpu1.sys - cpu0.user - cpu0.sys)
@@ -317,6 +395,8 @@ const proxy = PIDS.length
   ? {
       pids: PIDS,
       cpu_s: rnd(cpu, 3),
+      // several processes (nginx's master and worker, the relay's primary and workers): each one's share, in PIDS' order
+      cpu_s_by_pid: PIDS.length > 1 ? byPid.map((x) => rnd(x, 3)) : undefined,
       cpu_util: rnd(cpu / wall, 3),
       cpu_sys_share: rnd(sysShare, 2),
       // runnable but waiting for a CPU, / wall (all threads; 0 without schedstat): starved, not busy

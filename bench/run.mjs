@@ -6,12 +6,17 @@
 //
 //   node bench/run.mjs [--scenarios throughput,paced,idle,sequential,open10k]
 //     [--targets direct,nginx,relay-openai,relay-content,floor-node[,floor-fastify],
+//                relay-content-rt,relay-responses,relay-responses-facade,relay-openai-w2,
 //                relay-es-memory,relay-es-redis,relay-es-redis-2x]
 //     [--scale 0.2] [--warmup 100] [--profile] [--tag x] [--relay dist/cli.js] [--readers 1]
 //
 // The relay-es-* targets run paced and idle through the EventSource flow (POST
 // /v1/streams, then GET its url): the stream log in memory, or in a redis-server this
 // run starts on a free port (no persistence) and stops at its end.
+// The new paths run throughput, paced and idle beside their baselines: relay-content-rt
+// (reasoning + a tool call, ÷ relay-content), relay-responses and relay-responses-facade
+// (POST /v1/responses, native and through chat, ÷ relay-openai), relay-openai-w2 (2 worker
+// processes sharing that Redis, ÷ relay-openai: the idle burst's TTFB).
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,7 +24,7 @@ import os from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { launch, stop, stopAll, runJson, firstLine } from './lib/launch.mjs'
 import { targets as allTargets } from './lib/targets.mjs'
-import { markdown, floorRatios } from './lib/report.mjs'
+import { markdown, floorRatios, baselineRatios } from './lib/report.mjs'
 import { summarize } from './lib/profile-summary.mjs'
 import { nofile } from './lib/proc.mjs'
 import { startRedis } from './lib/redis.mjs'
@@ -46,7 +51,7 @@ const { values: opt } = parseArgs({
     // floor-fastify is opt-in: each Node target adds ~1.8 min to a full run (open10k alone is 70 s),
     // and floor-node is the one the relay's figures are divided by.
     // relay-es-*: ~2.5 min together; the Redis ones only where redis-server is installed.
-    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content,floor-node,relay-es-memory,relay-es-redis,relay-es-redis-2x' },
+    targets: { type: 'string', default: 'direct,nginx,relay-openai,relay-content,floor-node,relay-content-rt,relay-responses,relay-responses-facade,relay-openai-w2,relay-es-memory,relay-es-redis,relay-es-redis-2x' },
     relay: { type: 'string', default: 'dist/cli.js' }, // another build can be measured with the same harness
     // streams of 20 frames through each fresh target process before its measured load (sequential: 2× as many requests)
     warmup: { type: 'string', default: '100' },
@@ -123,7 +128,7 @@ function load (t, url, sc, extra = {}) {
   const mode = sc.mode ?? (t.eventsource ? 'eventsource' : 'stream')
   const args = [join(BENCH, 'load.mjs'), '--url', url, '--format', t.format, '--mode', mode,
     '-c', sc.c, '-s', sc.s, '-n', sc.n, '-i', sc.i, '--ramp-ms', sc.ramp ?? 0, '--warmup', sc.warmup ?? 0,
-    '--duration', capSeconds(sc), '--mock-pid', mock.pid, '--label', t.name,
+    '--duration', capSeconds(sc), '--mock-pid', mock.pid, '--label', t.name, '--api', t.api ?? 'chat', ...(t.variant ? ['--variant', t.variant] : []),
     ...(t.token ? ['--token', t.token] : []), ...(extra.pids?.length ? ['--pids', extra.pids.join(',')] : []),
     ...(mode === 'eventsource' ? ['--readers', extra.readers ?? opt.readers] : []),
     ...(extra.redis ? ['--redis-pid', extra.redis.pid, '--redis-port', extra.redis.port, '--replicas', extra.redis.replicas] : [])]
@@ -136,7 +141,7 @@ async function smoke (t, url) {
   const r = await load(t, url, { c: 2, s: 2, n: 5, i: 100 }, { readers: 1 })
   const pass = r.ok === 2 && r.lat_us.p50 < 50_000
   notes.push(`${t.name}: smoke ${pass ? 'passed' : 'FAILED'} (${r.ok}/2 streams complete, p50 ${r.lat_us.p50} µs, end marker ${r.ok && !r.done_missing ? 'present' : 'missing'}, ` +
-    `usage ${r.usage_seen ? 'present' : 'absent'}${t.format === 'content' ? `, id gaps ${r.id_gaps}` : ''}${r.failed ? `, errors ${JSON.stringify(r.errors)}` : ''})`)
+    `usage ${r.usage_seen ? 'present' : 'absent'}${t.format === 'content' ? `, id gaps ${r.id_gaps}` : ''}${t.api === 'responses' ? ', Responses events' : ''}${t.variant ? `, ${t.variant}: reasoning + tool call checked` : ''}${r.failed ? `, errors ${JSON.stringify(r.errors)}` : ''})`)
   if (!pass) throw new Error(`smoke test failed: ${JSON.stringify(r.errors)} p50 ${r.lat_us.p50} µs`)
 }
 
@@ -208,6 +213,6 @@ const meta = {
 meta.machine = `${meta.nproc} CPUs (${meta.cpu}), ${meta.mem_gb} GB, Linux ${meta.kernel}, node ${meta.node}, relay ${meta.git ?? 'uncommitted'}; load average ${load0.toFixed(1)} at start, ${meta.loadavg_end.toFixed(1)} at end`
 const md = markdown({ meta, scenarios, results, notes, profiles })
 writeFileSync(join(BENCH, 'results', `${base}.md`), md)
-writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, floor_ratios: floorRatios(results), profiles }, null, 2)}\n`)
+writeFileSync(join(BENCH, 'results', `${base}.json`), `${JSON.stringify({ meta, scenarios, notes, results, floor_ratios: floorRatios(results), baseline_ratios: baselineRatios(results), profiles }, null, 2)}\n`)
 console.log(md)
 log(`wrote bench/results/${base}.md and .json`)

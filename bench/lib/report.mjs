@@ -1,6 +1,6 @@
 // Markdown tables from run.mjs's results, ratios to the direct target of the
-// same run, the relay's figures over the floor-node target's, and the issue's
-// targets checked against them.
+// same run, the relay's figures over the floor-node target's, the new paths'
+// over their baselines (BASELINES), and the issue's targets checked against them.
 
 // nginx per-frame CPU measured on this machine by the shared peer bench
 // (../shared/bench, 2026-11-21): used when nginx is not in the run.
@@ -204,6 +204,67 @@ function floorLines (rows) {
     `, p50 ${r.p50_added_us == null ? '—' : r.cpu_unit === 'µs/req' ? `${r.p50_added_us >= 0 ? '+' : ''}${f(r.p50_added_us)} µs` : `${r.p50_added_us >= 0 ? '+' : ''}${ms(r.p50_added_us)} ms`} over ${FLOOR}`).join('\n')}\n`
 }
 
+// The new paths (issue 12), each over its natural baseline in the same run: the same
+// stream with reasoning and a tool call over the plain content one, the Responses API
+// (passed through, or told from a chat stream) over chat passthrough, and 2 workers over 1.
+export const BASELINES = [
+  { target: 'relay-content-rt', base: 'relay-content' },
+  { target: 'relay-responses', base: 'relay-openai' },
+  { target: 'relay-responses-facade', base: 'relay-openai' },
+  { target: 'relay-openai-w2', base: 'relay-openai' },
+]
+
+/**
+ * Per scenario, each BASELINES target beside its base: CPU per frame and RSS per open stream
+ * as ratios, p50 latency as a difference, TTFB p50/p99 (for relay-openai-w2 in idle: the
+ * 3,000-stream burst on 2 workers against 1), frames/s as a ratio; Redis's CPU where the
+ * target used it (the workers' shared limits).
+ */
+export function baselineRatios (results) {
+  const out = []
+  const ok = (sc, t) => results.find((r) => r.scenario === sc && r.target === t && !r.error && r.proxy)
+  const ratio = (a, b) => (a == null || b == null || !(b > 0) ? null : Math.round((a / b) * 100) / 100)
+  for (const sc of [...new Set(results.map((r) => r.scenario))]) {
+    for (const { target, base } of BASELINES) {
+      const [r, b] = [ok(sc, target), ok(sc, base)]
+      if (!r || !b) continue
+      out.push({
+        scenario: sc,
+        target,
+        base,
+        cpu: r.proxy.cpu_us_per_frame,
+        cpu_base: b.proxy.cpu_us_per_frame,
+        cpu_ratio: ratio(r.proxy.cpu_us_per_frame, b.proxy.cpu_us_per_frame),
+        rss_kb: r.proxy.rss_kb_per_open_stream,
+        rss_kb_base: b.proxy.rss_kb_per_open_stream,
+        rss_ratio: ratio(r.proxy.rss_kb_per_open_stream, b.proxy.rss_kb_per_open_stream),
+        p50_added_us: r.lat_us.p50 == null || b.lat_us.p50 == null ? null : Math.round((r.lat_us.p50 - b.lat_us.p50) * 10) / 10,
+        ttfb_ms: r.ttfb_ms,
+        ttfb_ms_base: b.ttfb_ms,
+        ttfb_p99_ratio: ratio(r.ttfb_ms.p99, b.ttfb_ms.p99),
+        frames_per_s_ratio: ratio(r.frames_per_s, b.frames_per_s),
+        processes: r.proxy.pids.length,
+        cpu_s_by_pid: r.proxy.cpu_s_by_pid ?? null,
+        redis_cpu_us_per_frame: r.redis?.cpu_us_per_frame ?? null,
+      })
+    }
+  }
+  return out
+}
+
+function baselineLines (rows) {
+  if (!rows.length) return ''
+  const x = (v) => (v == null ? '—' : `${f(v, 2)}×`)
+  const t = (v) => `${f(v.p50, 1)}/${f(v.p99, 1)}`
+  // the primary first, then its workers: whether both served
+  const split = (r) => (r.cpu_s_by_pid ? ` (${r.processes} processes, CPU s ${r.cpu_s_by_pid.map((s) => f(s, 2)).join(' / ')})` : '')
+  return `\n${rows.map((r) => `- ${r.target} ÷ ${r.base}${split(r)}: CPU µs/frame ${x(r.cpu_ratio)} (${f(r.cpu, 1)} / ${f(r.cpu_base, 1)})` +
+    (r.redis_cpu_us_per_frame == null ? '' : ` + Redis ${f(r.redis_cpu_us_per_frame, 1)}`) +
+    (r.rss_kb == null ? '' : `, RSS/open stream ${x(r.rss_ratio)} (${f(r.rss_kb, 1)} / ${f(r.rss_kb_base, 1)} KB)`) +
+    `, p50 ${r.p50_added_us == null ? '—' : `${r.p50_added_us >= 0 ? '+' : ''}${ms(r.p50_added_us)} ms`}` +
+    `, TTFB p50/p99 ${t(r.ttfb_ms)} vs ${t(r.ttfb_ms_base)} ms (p99 ${x(r.ttfb_p99_ratio)}), frames/s ${x(r.frames_per_s_ratio)}`).join('\n')}\n`
+}
+
 function warmupText (w) {
   if (!w) return ''
   return w.streams
@@ -214,6 +275,7 @@ function warmupText (w) {
 export function markdown ({ meta, scenarios, results, notes, profiles }) {
   let md = `## llm-relay bench, ${meta.date}\n\n${meta.machine}; scale ${meta.scale}${warmupText(meta.warmup)}${meta.profile ? '; **--profile on: CPU figures include the profiler**' : ''}\n`
   const overFloor = floorRatios(results)
+  const overBase = baselineRatios(results)
   for (const [name, sc] of Object.entries(scenarios)) {
     const rows = results.filter((r) => r.scenario === name)
     if (!rows.length) continue
@@ -222,6 +284,7 @@ export function markdown ({ meta, scenarios, results, notes, profiles }) {
     md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d)
     md += streamLogTable(rows, d)
     md += floorLines(overFloor.filter((r) => r.scenario === name))
+    md += baselineLines(overBase.filter((r) => r.scenario === name))
   }
   md += '\n### Targets (from the issue)\n\n| target | measured | met |\n|---|---|---|\n'
   for (const g of goals(results)) md += `| ${g.goal} | ${g.measured} | ${g.verdict} |\n`

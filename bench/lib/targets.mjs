@@ -9,6 +9,16 @@ import { processTree } from './proc.mjs'
 import { hasRedis } from './redis.mjs'
 
 const TOKEN = 'sk-bench'
+
+/** Until the relay's primary has forked its workers, so readiness is not asked of one worker alone. */
+async function waitForChildren (child, workers, ms = 20_000) {
+  const end = Date.now() + ms
+  while (processTree(child.pid).length < 1 + workers) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before forking ${workers} workers`)
+    if (Date.now() > end) throw new Error(`did not fork ${workers} workers within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
 const hasNginx = () => { try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true } catch { return false } }
 
 // A Node target must see only what the bench sets: an inherited proxy variable or
@@ -41,7 +51,9 @@ export function targets (ctx) {
   // A Node target: a fresh process per scenario, its whole process tree measured,
   // ready when /healthz answers 200, optionally under V8's sampling profiler; `replicas`
   // processes of it side by side (the stream log shared through Redis).
-  const nodeTarget = (name, format, entry, env, { query = '', path = '/v1/chat/completions', readyPath = '/healthz', replicas = 1 } = {}) => ({
+  // `workers`: the processes the relay forks itself (RELAY_WORKERS), waited for before readiness
+  // is asked, so both have started when the load begins; pids() are then the primary and them.
+  const nodeTarget = (name, format, entry, env, { query = '', path = '/v1/chat/completions', readyPath = '/healthz', replicas = 1, workers = 1 } = {}) => ({
     name,
     format,
     unavailable: existsSync(entry) ? null : `${entry} not found${entry === cli ? ' (npm run build)' : ''}`,
@@ -58,7 +70,9 @@ export function targets (ctx) {
             : []
           const child = launch(name, process.execPath, [...prof, entry], { cwd: ctx.root, env: env(port), logDir: ctx.logDir })
           started.push({ child, port })
+          if (workers > 1) await waitForChildren(child, workers)
           await waitReady(`http://127.0.0.1:${port}${readyPath}`, child)
+          if (workers > 1) await new Promise((resolve) => setTimeout(resolve, 500)) // the others' listen() too
         }
       } catch (e) {
         await Promise.all(started.map(({ child }) => stop(child)))
@@ -75,9 +89,25 @@ export function targets (ctx) {
       }
     },
   })
-  const relay = (name, format) => ({
-    ...nodeTarget(name, format, cli, (port) => relayEnv(port, ctx.mockPort, config), { query: format === 'content' ? '?format=content' : '' }),
+  // The relay as shipped: `env` added to relayEnv (UPSTREAM_KIND, RELAY_WORKERS, …); `api`
+  // and `variant` tell load.mjs what to send and check (--api, --variant).
+  const relay = (name, format, { env = () => ({}), api = 'chat', variant = '', ...opts } = {}) => ({
+    ...nodeTarget(name, format, cli, (port) => ({ ...relayEnv(port, ctx.mockPort, config), ...env() }), { query: format === 'content' ? '?format=content' : '', ...opts }),
     token: TOKEN,
+    api,
+    variant,
+  })
+  // A target that uses the run's Redis: emptied before each start; the load then reads
+  // redis-server's CPU and connections too.
+  const withRedis = (t, replicas = 1) => ({
+    ...t,
+    redis: true,
+    unavailable: t.unavailable ?? (hasRedis() ? null : 'redis-server not installed (apt-get install redis-server)'),
+    async start (tag) {
+      await ctx.redis.flush()
+      const proc = await t.start(tag)
+      return { ...proc, redis: { pid: ctx.redis.pid, port: ctx.redis.port, replicas } }
+    },
   })
   // The EventSource flow (SPEC §6): each stream is POST /v1/streams then a GET of its url read
   // to the end as `content` events, so the stream log is on the path of every frame. In the
@@ -86,24 +116,20 @@ export function targets (ctx) {
   // replica that did not produce the stream. Ready on /readyz: 200 once Redis is reachable.
   const ES_SKIPS = ['throughput', 'sequential', 'open10k']
   const eventsource = (name, { redis = false, replicas = 1 } = {}) => {
-    const base = nodeTarget(name, 'content',
-      cli, (port) => ({ ...relayEnv(port, ctx.mockPort, config), ...(redis ? { REDIS_URL: ctx.redis.url } : {}) }),
-      { path: '/v1/streams', readyPath: '/readyz', replicas })
-    return {
-      ...base,
+    const base = {
+      ...nodeTarget(name, 'content',
+        cli, (port) => ({ ...relayEnv(port, ctx.mockPort, config), ...(redis ? { REDIS_URL: ctx.redis.url } : {}) }),
+        { path: '/v1/streams', readyPath: '/readyz', replicas }),
       token: TOKEN,
       eventsource: true,
-      redis,
       replicas,
       skips: ES_SKIPS,
-      unavailable: base.unavailable ?? (redis && !hasRedis() ? 'redis-server not installed (apt-get install redis-server)' : null),
-      async start (tag) {
-        if (redis) await ctx.redis.flush()
-        const proc = await base.start(tag)
-        return redis ? { ...proc, redis: { pid: ctx.redis.pid, port: ctx.redis.port, replicas } } : proc
-      },
     }
+    return redis ? withRedis(base, replicas) : base
   }
+  // The new paths (issue 12), each beside its baseline in the same run: streams only, and not
+  // open10k (~70 s a target; what it measures, memory per open stream, idle shows too).
+  const PATH_SKIPS = ['sequential', 'open10k']
   // The floors (bench/targets/): the same forwarding with nothing of the relay's own,
   // so the relay's figures split into what Node + undici (+ Fastify) cost anyway and
   // what the relay adds. No auth: no token.
@@ -158,6 +184,19 @@ http {
     { ...relay('relay-content', 'content'), skips: ['sequential'] },
     floor('floor-node'),
     floor('floor-fastify'),
+    // content with reasoning and a tool call (the mock's -rt model): ÷ relay-content
+    { ...relay('relay-content-rt', 'content', { variant: 'rt' }), skips: PATH_SKIPS },
+    // POST /v1/responses passed through to the mock's own: ÷ relay-openai
+    { ...relay('relay-responses', 'openai', { api: 'responses', path: '/v1/responses' }), skips: PATH_SKIPS },
+    // POST /v1/responses to a chat-only upstream (kind xinference: responses "chat"), the chat
+    // stream told as Responses events by the relay: ÷ relay-openai
+    { ...relay('relay-responses-facade', 'openai', { api: 'responses', path: '/v1/responses', env: () => ({ UPSTREAM_KIND: 'xinference' }) }), skips: PATH_SKIPS },
+    // relay-openai as shipped on 2 worker processes (RELAY_WORKERS=2 needs REDIS_URL: the run's
+    // Redis, where the limits then live); CPU and RSS over the primary and both workers
+    withRedis({
+      ...relay('relay-openai-w2', 'openai', { readyPath: '/readyz', workers: 2, env: () => ({ RELAY_WORKERS: '2', REDIS_URL: ctx.redis.url }) }),
+      skips: PATH_SKIPS,
+    }),
     eventsource('relay-es-memory'),
     eventsource('relay-es-redis', { redis: true }),
     eventsource('relay-es-redis-2x', { redis: true, replicas: 2 }),
