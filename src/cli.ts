@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { answerGathers, scrapeAllWorkers } from './cluster/metrics.js'
 import { runPrimary } from './cluster/primary.js'
+import { workerListenOptions } from './cluster/listen.js'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/config-error.js'
 import { DEFAULT_RETRY_AFTER_S } from './config/defaults.js'
@@ -71,7 +72,7 @@ async function main (): Promise<void> {
 
   // Node's default accept backlog (511) overflows when thousands of streams open within a
   // second (the bench's open10k ramp saw resets); the kernel caps this at somaxconn.
-  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG })
+  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG, ...(worker && workerListenOptions(config.port)) })
 }
 
 /**

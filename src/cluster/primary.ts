@@ -15,7 +15,7 @@ export interface PrimaryOptions {
 
 /**
  * `workers` > 1 (RELAY_WORKERS): this process forks the workers, which share
- * the one listening port (node:cluster hands connections round-robin), and
+ * the one listening port (each its own SO_REUSEPORT socket on a fixed port, cluster/listen.ts; else node:cluster hands connections round-robin), and
  * serves nothing itself. It restarts a worker that dies, forwards SIGTERM
  * and SIGINT to every worker (each drains as a single process would: see
  * cli.ts) and exits 0 once they all have. One /metrics scrape sees every
