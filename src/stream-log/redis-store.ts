@@ -6,6 +6,7 @@ import { runScript, type RedisScript } from '../redis/script.js'
 import { EVENT_FORMATS } from './numbering.js'
 import { StreamExistsError, newStreamInfo, isFinal, type CancelReason, type FormatIds, type StoredEvent, type StreamInfo, type StreamStore } from './store.js'
 import { startLease, watchOrphans } from './redis-lease.js'
+import { ProducedTails } from './produced-tail.js'
 import * as S from './redis-scripts.js'
 
 export interface RedisStreamStoreOptions {
@@ -30,6 +31,8 @@ export type RedisStreamStore = StreamStore & Required<Pick<StreamStore, 'request
 
 /** What this replica knows of a stream it produces. */
 interface Produced {
+  /** The stream's `ttlMs`: its keys live that long after its end. */
+  ttlMs: number
   stoppers: Set<(reason: CancelReason) => void>
   /** Why it must stop, once known: told to every stopper, later ones too. */
   stop: CancelReason | undefined
@@ -56,13 +59,19 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
   const instance = randomUUID()
   const produced = new Map<string, Produced>()
   const retries = new Set<NodeJS.Timeout>()
+  // Readers on this replica of the streams it produces read their last events here (produced-tail.ts).
+  const tails = new ProducedTails()
   const leaseTtl = Math.ceil(leaseMs / 2)
   let closed = false
 
   const overflow = encodeFinal(errorEvent(StreamBufferFullError({}, `The stream's buffer of ${maxBufferBytes} bytes is full`)))
   const orphaned = encodeFinal(errorEvent(UpstreamError({}, 'The relay instance producing this stream was lost; the generation ended')))
 
-  const lease = startLease(connection, instance, leaseMs, () => { for (const id of produced.keys()) stop(id, 'lost') })
+  const lease = startLease(connection, instance, leaseMs, () => {
+    // Other replicas may end these streams now: what this one holds is no longer the whole story.
+    tails.clear()
+    for (const id of produced.keys()) stop(id, 'lost')
+  })
   const orphans = watchOrphans(connection, leaseMs, (id, owner) => {
     const k = S.streamKeys(prefix, id)
     return run('finishOrphan', S.APPEND, [k.info, k.events, S.instanceKey(prefix, owner)],
@@ -119,8 +128,11 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
         : appendArgs('f', JSON.stringify(event), '', JSON.stringify(ids), '', 0, k.wake)
     let result: number
     try {
-      result = await run('append', S.APPEND, [k.info, k.events], args) as number
+      const answer = run('append', S.APPEND, [k.info, k.events], args)
+      tails.appending(id, answer)
+      result = await answer as number
     } catch (err) {
+      tails.drop(id)
       if (p) {
         p.broken = true
         stop(id, 'lost')
@@ -128,7 +140,10 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
       }
       throw err
     }
-    return settle(id, result, final)
+    if (result <= 0 || p === undefined) tails.drop(id)
+    const seq = settle(id, result, final)
+    if (p !== undefined) tails.add(id, { seq, event, ids }, final && { ttlMs: p.ttlMs })
+    return seq
   }
 
   /** What an APPEND result means for the caller and for what this replica tracks. */
@@ -169,13 +184,15 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
       if (created === 0) throw new StreamExistsError(id)
       // The lease had lapsed: what this replica produced before may have been ended elsewhere.
       if (created === 2) for (const other of produced.keys()) stop(other, 'lost')
-      produced.set(id, { stoppers: new Set(), stop: undefined, broken: false })
+      produced.set(id, { ttlMs: options.ttlMs, stoppers: new Set(), stop: undefined, broken: false })
       return info
     },
 
     append,
 
     async eventsAfter (id, after) {
+      const local = await tails.read(id, after)
+      if (local !== undefined) return local
       const k = S.streamKeys(prefix, id)
       const entries = await run('eventsAfter', S.EVENTS_AFTER, [k.info, k.events], [`0-${Math.max(0, after) + 1}`]) as Array<[string, string[]]> | null
       return entries === null ? undefined : entries.map(decodeEntry)
@@ -193,7 +210,10 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
     },
 
     subscribe (id, onAppend) {
-      const stopListening = connection.channels.listen(S.streamKeys(prefix, id).wake, () => onAppend())
+      const stopListening = connection.channels.listen(S.streamKeys(prefix, id).wake, (message) => {
+        tails.announce(id, message)
+        onAppend()
+      })
       const stopWatching = orphans.watch(id)
       return () => {
         stopListening()
@@ -215,6 +235,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
 
     async delete (id) {
       const k = S.streamKeys(prefix, id)
+      tails.drop(id)
       await run('delete', S.DELETE, [k.info, k.events], [k.wake])
       produced.delete(id)
     },
@@ -242,6 +263,7 @@ export function createRedisStreamStore (o: RedisStreamStoreOptions): RedisStream
       stopCancelled()
       orphans.stop()
       produced.clear()
+      tails.clear()
       await lease.stop()
     },
   }
