@@ -160,7 +160,7 @@ export function goals (results) {
 // What the relay pays beyond the floor (bench/targets/floor-node.mjs: node:http +
 // undici dispatch, chunks written as they come) for the same work in the same run.
 const FLOOR = 'floor-node'
-const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify']
+const OVER_FLOOR = ['relay-openai', 'relay-content', 'floor-fastify', 'fastify-http-proxy']
 
 /**
  * Per scenario, each of OVER_FLOOR's figures beside floor-node's: CPU (per frame,

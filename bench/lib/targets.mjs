@@ -139,6 +139,18 @@ export function targets (ctx) {
     token: null,
   })
 
+  // @fastify/http-proxy exactly as the shared peer harness runs it (its targets/fastify-proxy.mjs
+  // and its installed peers: PEER_BENCH, default ../shared/bench), so that this peer, the floors and
+  // the relay share one run. Opt-in, and only where that harness's peers are installed.
+  const peerBench = join(ctx.root, process.env.PEER_BENCH ?? '../shared/bench')
+  const httpProxy = {
+    ...nodeTarget('fastify-http-proxy', 'openai', join(peerBench, 'targets/fastify-proxy.mjs'),
+      (port) => ({ ...cleanEnv(), NODE_ENV: 'production', PORT: String(port), UPSTREAM: `http://127.0.0.1:${ctx.mockPort}` }),
+      { readyPath: '/v1/models' }),
+    token: null,
+  }
+  if (!existsSync(join(peerBench, 'peers/node_modules'))) httpProxy.unavailable = `${peerBench}/peers/node_modules not found (cd ${peerBench}/peers && npm ci)`
+
   return [
     {
       name: 'direct',
@@ -184,6 +196,7 @@ http {
     { ...relay('relay-content', 'content'), skips: ['sequential'] },
     floor('floor-node'),
     floor('floor-fastify'),
+    httpProxy,
     // content with reasoning and a tool call (the mock's -rt model): ÷ relay-content
     { ...relay('relay-content-rt', 'content', { variant: 'rt' }), skips: PATH_SKIPS },
     // POST /v1/responses passed through to the mock's own: ÷ relay-openai
