@@ -11,6 +11,8 @@ interface Tail {
   events: StoredEvent[]
   /** The highest number Redis's wake-ups announced for the stream (the APPEND script publishes it). */
   announced: number
+  /** The stream's latest APPEND, sent while this tail held its earlier events. */
+  pending?: Promise<unknown>
   expiry?: NodeJS.Timeout
 }
 
@@ -33,14 +35,14 @@ interface Tail {
  */
 export class ProducedTails {
   readonly #tails = new Map<string, Tail>()
-  /** Each stream's APPEND on its way. */
-  readonly #appending = new Map<string, Promise<unknown>>()
 
-  /** An APPEND of `id` was sent; `answer` settles with its result. */
+  /**
+   * An APPEND of `id` was sent; `answer` settles with its result. Kept on the tail (no tail yet:
+   * nothing to read here anyway), so it goes with it and costs no listener per frame.
+   */
   appending (id: string, answer: Promise<unknown>): void {
-    this.#appending.set(id, answer)
-    const settled = (): void => { if (this.#appending.get(id) === answer) this.#appending.delete(id) }
-    answer.then(settled, settled)
+    const tail = this.#tails.get(id)
+    if (tail !== undefined) tail.pending = answer
   }
 
   /**
@@ -79,9 +81,10 @@ export class ProducedTails {
   async read (id: string, after: number): Promise<StoredEvent[] | undefined> {
     let tail = this.#tails.get(id)
     if (tail === undefined) return undefined
-    const answer = this.#appending.get(id)
+    const answer = tail.pending
     if (tail.announced > last(tail) && answer !== undefined) {
-      // The APPEND's caller adds the event (or drops the tail) before this resumes: its await was registered first.
+      // The APPEND's caller adds the event (or drops the tail) before this resumes: its await was
+      // registered first. An answer already in is awaited for one microtask, harmlessly.
       await answer.catch(() => {})
       tail = this.#tails.get(id)
       if (tail === undefined) return undefined
@@ -91,7 +94,6 @@ export class ProducedTails {
   }
 
   drop (id: string): void {
-    this.#appending.delete(id)
     const tail = this.#tails.get(id)
     if (tail?.expiry !== undefined) clearTimeout(tail.expiry)
     this.#tails.delete(id)
@@ -99,7 +101,6 @@ export class ProducedTails {
 
   clear (): void {
     for (const id of [...this.#tails.keys()]) this.drop(id)
-    this.#appending.clear()
   }
 }
 
