@@ -1,17 +1,21 @@
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici'
+import { ConnectionPool } from './connection-pool.js'
 import type { RelayConfig } from '../config/resolve.js'
 
 /**
- * The undici dispatcher an HTTP upstream's requests go through: a plain
- * keep-alive Agent, or — when an outbound proxy is configured (SPEC §3,
- * HTTPS_PROXY/HTTP_PROXY/NO_PROXY) — an EnvHttpProxyAgent.
+ * The undici dispatcher an HTTP upstream's requests go through: the relay's
+ * own keep-alive pool for the upstream's origin (connection-pool.ts: O(1) per
+ * request however many streams are open), or — when an outbound proxy is
+ * configured (SPEC §3, HTTPS_PROXY/HTTP_PROXY/NO_PROXY) — an EnvHttpProxyAgent.
  *
  * The proxy settings come from the resolved config, never from process.env
  * here: EnvHttpProxyAgent falls back to process.env for any option left
  * undefined, so all three are always passed explicitly ('' = none).
  */
-export function createDispatcher (relay: RelayConfig): Dispatcher {
+export function createDispatcher (relay: RelayConfig, origin: string): Dispatcher {
   const connectMs = relay.timeouts.connectMs
+  const proxy = relay.proxy
+  if (!proxy) return new ConnectionPool(origin, { connectTimeoutMs: connectMs })
   const pool = {
     connect: { timeout: connectMs },
     // No cap on connections per origin: every open stream holds one.
@@ -22,8 +26,6 @@ export function createDispatcher (relay: RelayConfig): Dispatcher {
     // tested; HTTP/2 multiplexing caps streams per session at the server's SETTINGS (often 100).
     allowH2: false,
   }
-  const proxy = relay.proxy
-  if (!proxy) return new Agent(pool)
   return new EnvHttpProxyAgent({
     ...pool,
     httpProxy: proxy.httpProxy ?? '',

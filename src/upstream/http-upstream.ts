@@ -16,7 +16,7 @@ import type { Upstream, UpstreamCall, UpstreamResponse } from './types.js'
 const MODELS_TIMEOUT_MS = 5_000
 
 /**
- * An upstream reached over HTTP through its own undici dispatcher (an Agent,
+ * An upstream reached over HTTP through its own undici dispatcher (the relay's pool,
  * or the outbound proxy's agent: upstream/dispatcher.ts): pooled keep-alive
  * connections, so a stream does not pay a TCP (and TLS) handshake. The
  * dispatcher's connect timeout is the relay's connect timeout; the first-byte
@@ -28,10 +28,10 @@ const MODELS_TIMEOUT_MS = 5_000
  * split into origin and path once here instead of parsed on every request.
  */
 export function createHttpUpstream (config: UpstreamConfig, kind: UpstreamKind, relay: RelayConfig, dispatcher?: Dispatcher): Upstream {
-  const agent = dispatcher ?? createDispatcher(relay)
   const { firstByteMs, idleMs } = relay.timeouts
   const base = new URL(config.baseUrl)
   const origin = base.origin
+  const agent = dispatcher ?? createDispatcher(relay, origin)
   const prefix = base.pathname.replace(/\/$/, '')
   const paths = Object.fromEntries(Object.entries(ENDPOINT_PATHS).map(([endpoint, path]) => [endpoint, prefix + path + base.search])) as Record<Endpoint, string>
 

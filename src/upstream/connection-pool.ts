@@ -1,0 +1,108 @@
+import { buildConnector, Client, Dispatcher, errors } from 'undici'
+
+export interface ConnectionPoolOptions {
+  /** TCP (and TLS) connect timeout, ms. */
+  connectTimeoutMs: number
+}
+
+/**
+ * Keep-alive HTTP/1.1 connections to ONE origin (an upstream's), one request
+ * at a time on each and no cap on their number: every open stream holds one.
+ * The idle ones wait on a stack, so a new request takes the most recently
+ * freed connection (its socket the likeliest still open) in O(1).
+ *
+ * Why not undici's Pool: it finds a free connection by walking all of them,
+ * twice per request (kGetDispatcher, then kHasDispatcher after the dispatch),
+ * so with n streams open each new request costs O(n); in a burst of 3,000 new
+ * chats that walk was 5–7 % of the relay's main thread (bench/README.md). The
+ * connections themselves are undici Clients, one shared connector (so TLS
+ * sessions are resumed across connections, as in a Pool).
+ */
+export class ConnectionPool extends Dispatcher {
+  readonly #origin: URL
+  readonly #clientOptions: Client.Options
+  /** Every connection of the pool, busy or idle. */
+  readonly #clients = new Set<Client>()
+  /** Idle connections, most recently freed last; may hold retired ones, skipped when taken. */
+  readonly #idle: Client[] = []
+  #closed = false
+
+  constructor (origin: string | URL, options: ConnectionPoolOptions) {
+    super()
+    this.#origin = new URL(origin)
+    this.#clientOptions = {
+      connect: buildConnector({ timeout: options.connectTimeoutMs }),
+      pipelining: 1,
+      // HTTP/1.1 only: one stream, one connection (upstream/dispatcher.ts says why).
+      allowH2: false,
+    }
+  }
+
+  /** Connections open or opening (for tests and diagnostics). */
+  get size (): number {
+    return this.#clients.size
+  }
+
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.#closed) throw new errors.ClientClosedError()
+    const client = this.#take() ?? this.#open()
+    // false: the connection is now busy, which is expected; its 'drain' puts it back on the stack.
+    client.dispatch(options, handler)
+    // The pool itself is never full.
+    return true
+  }
+
+  #take (): Client | undefined {
+    let client = this.#idle.pop()
+    while (client !== undefined && !this.#clients.has(client)) client = this.#idle.pop()
+    return client
+  }
+
+  #open (): Client {
+    const client = new Client(this.#origin, this.#clientOptions)
+    this.#clients.add(client)
+    // undici's Client emits 'drain' when a busy connection can take a request again.
+    client.on('drain', () => { if (this.#clients.has(client)) this.#idle.push(client) })
+    // A connection that failed to connect is not tried again (as undici's Pool, nodejs/undici#3895),
+    // and one whose socket closed (keep-alive timeout, the upstream's close, a request cut) is
+    // dropped rather than kept as an empty Client: the next request opens a new one.
+    client.on('connectionError', () => this.#retire(client))
+    client.on('disconnect', () => this.#retire(client))
+    return client
+  }
+
+  #retire (client: Client): void {
+    if (!this.#clients.delete(client)) return
+    // Stale entries on the idle stack are skipped by #take(); compact it when they outnumber the live ones.
+    if (this.#idle.length > 2 * this.#clients.size + 16) {
+      const live = this.#idle.filter((c) => this.#clients.has(c))
+      this.#idle.length = 0
+      this.#idle.push(...live)
+    }
+    if (!client.closed && !client.destroyed) client.close().catch(() => {})
+  }
+
+  override close (): Promise<void>
+  override close (callback: () => void): void
+  override close (callback?: () => void): Promise<void> | void {
+    this.#closed = true
+    const done = Promise.all([...this.#clients].map((c) => c.close())).then(() => {})
+    if (callback === undefined) return done
+    done.then(callback, callback)
+  }
+
+  override destroy (): Promise<void>
+  override destroy (err: Error | null): Promise<void>
+  override destroy (callback: () => void): void
+  override destroy (err: Error | null, callback: () => void): void
+  override destroy (errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null
+    const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
+    this.#closed = true
+    const done = Promise.all([...this.#clients].map((c) => c.destroy(err))).then(() => {})
+    this.#clients.clear()
+    this.#idle.length = 0
+    if (cb === undefined) return done
+    done.then(cb, cb)
+  }
+}
