@@ -140,6 +140,7 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
     scope.setErrorHandler(createErrorHandler(config.bodyLimitBytes))
     // Fastify parses text/plain by default; the API takes JSON only, so such a body is a 415 (SPEC §10).
     scope.removeContentTypeParser('text/plain')
+    keepJsonText(scope)
     scope.setNotFoundHandler(async (request) => {
       throw NotFoundError({}, `Unknown route: ${request.method} ${request.url.split('?')[0]}`)
     })
@@ -167,6 +168,24 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
       await scope.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/', index: 'index.html', wildcard: false })
     }
   }, { prefix: prefix ?? '' })
+}
+
+/**
+ * Fastify's own JSON parser (with the host's proto-poisoning settings), which
+ * also leaves the text it parsed on the request's state: a body the relay
+ * does not change goes upstream as that text (relay/plan.ts). Only when
+ * parsing removes nothing: with a `remove` setting the text may hold what
+ * the parsed body does not.
+ */
+function keepJsonText (scope: FastifyInstance): void {
+  const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = scope.initialConfig
+  if (onProtoPoisoning === 'remove' || onConstructorPoisoning === 'remove') return
+  const parseJson = scope.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning)
+  scope.removeContentTypeParser('application/json')
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+    if (request.relayState !== null) request.relayState.bodyText = text as string
+    parseJson(request, text as string, done)
+  })
 }
 
 /** Fastify passes its own register options (e.g. `logLevel`) along with ours; the schema rejects unknown keys. */

@@ -28,6 +28,8 @@ export interface RequestState {
   clientGone: boolean
   /** Error message for the log, never a secret. */
   error: string | undefined
+  /** The JSON body's text as read, until the plan has made the upstream's body from it (relay/plan.ts). */
+  bodyText: string | undefined
 }
 
 export function createRequestState (): RequestState {
@@ -46,5 +48,6 @@ export function createRequestState (): RequestState {
     summary: undefined,
     clientGone: false,
     error: undefined,
+    bodyText: undefined,
   }
 }

@@ -36,6 +36,9 @@ export interface ForwardPlan {
 /** Authenticate, validate, route the model, pick the format and rewrite the body; throws the relay error to answer with. */
 export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
   const state = request.relayState
+  // Taken off the state at once: the state lives as long as the stream, the body text need not.
+  const bodyText = options.forceStream === true ? undefined : state.bodyText
+  state.bodyText = undefined
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
   const identity = state.identity ?? authenticate(request, ctx.keyring)
   state.keyName = identity.name
@@ -52,7 +55,7 @@ export function planForward (ctx: RelayContext, endpoint: Endpoint, request: Fas
 
   const upstream = route.upstreams[0] as Upstream
   state.upstream = upstream.name
-  return { endpoint, identity, body, route, upstream, stream, format, ...upstreamRequest(endpoint, body, route, upstream, stream) }
+  return { endpoint, identity, body, route, upstream, stream, format, ...upstreamRequest(endpoint, body, bodyText, route, upstream, stream) }
 }
 
 /** The plan for another upstream of the same route (failover): the upstream may differ in asking for usage, so its body may too. */
@@ -66,10 +69,29 @@ export function retarget (plan: ForwardPlan, upstream: Upstream): ForwardPlan {
 }
 
 /** What the upstream is sent, and at which endpoint. */
-function upstreamRequest (endpoint: Endpoint, body: ApiBody, route: Route, upstream: Upstream, stream: boolean): Pick<ForwardPlan, 'call' | 'askUsage' | 'outgoing'> {
+function upstreamRequest (endpoint: Endpoint, body: ApiBody, bodyText: string | undefined, route: Route, upstream: Upstream, stream: boolean): Pick<ForwardPlan, 'call' | 'askUsage' | 'outgoing'> {
   if (endpoint === 'responses') return responsesUpstreamRequest(body, route, upstream, stream)
   const askUsage = asksUsage(upstream, stream, body)
-  return { call: endpoint, askUsage, outgoing: JSON.stringify(rewriteBody(body, route, askUsage)) }
+  return { call: endpoint, askUsage, outgoing: outgoingBody(body, bodyText, route, askUsage) }
+}
+
+/**
+ * The upstream's body. When the relay changes nothing but the usage option, it is the client's own
+ * text (`bodyText`, what was parsed into `body`), with `"stream_options":{"include_usage":true}` put
+ * before its closing brace when the client sent no stream_options: no second serialisation of what
+ * may be tens of KB of chat history, and the upstream sees the client's JSON as it was written.
+ * Any other change (an alias's model name, options to merge) serialises the rewritten body.
+ */
+function outgoingBody (body: ApiBody, bodyText: string | undefined, route: Route, askUsage: boolean): string {
+  if (bodyText !== undefined && !route.aliased) {
+    if (!askUsage) return bodyText
+    if (body.stream_options === undefined) {
+      // The text parsed into an object, so its last non-blank character is its closing brace.
+      const end = bodyText.lastIndexOf('}')
+      return `${bodyText.slice(0, end)},"stream_options":{"include_usage":true}${bodyText.slice(end)}`
+    }
+  }
+  return JSON.stringify(rewriteBody(body, route, askUsage))
 }
 
 /** The relay asks for usage on the client's behalf when the upstream supports it and the client did not ask itself. */

@@ -44,8 +44,11 @@ export function outboundHeaders (client: IncomingHttpHeaders, options: OutboundH
   return out
 }
 
+const NONE = new Set<string>()
+
 function listedInConnection (value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set()
+  // What nearly every client sends lists no header: no Set, split and map per request.
+  if (!value || value === 'keep-alive' || value === 'close') return NONE
   const text = Array.isArray(value) ? value.join(',') : value
   return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
 }

@@ -58,7 +58,8 @@ export function createRouter (config: RelayConfig): Router {
   return {
     upstreams,
     route (model) {
-      const target = config.aliases[model] ?? model
+      // Own keys only: a model called `constructor` or `toString` is not an alias of Object's methods.
+      const target = Object.hasOwn(config.aliases, model) ? config.aliases[model] as string : model
       const serving = upstreams.filter((u) => u.config.models.includes(target))
       const candidates = serving.length > 0 ? serving : upstreams.filter((u) => u.config.models.includes('*'))
       if (candidates.length === 0) throw ModelNotFoundError({ param: 'model' }, model)
