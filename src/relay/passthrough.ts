@@ -28,6 +28,10 @@ const MAX_PATH_LENGTH = 256
  */
 export async function passThrough (ctx: RelayContext, request: FastifyRequest, reply: FastifyReply, prefix: string): Promise<void> {
   const state = request.relayState
+  // As relay/plan.ts: the client's text goes upstream when the model is not an alias; off the
+  // state at once, which lives as long as the answer streams.
+  const bodyText = state.bodyText
+  state.bodyText = undefined
   const path = forwardedPath(request.url, prefix)
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
   const identity = state.identity ?? authenticate(request, ctx.keyring)
@@ -36,7 +40,7 @@ export async function passThrough (ctx: RelayContext, request: FastifyRequest, r
   state.model = body.model
   if (!modelAllowed(identity.models, body.model)) throw ModelNotAllowedError({ param: 'model' }, body.model)
   const route = ctx.router.route(body.model)
-  const outgoing = JSON.stringify(route.aliased ? { ...body, model: route.upstreamModel } : body)
+  const outgoing = route.aliased ? JSON.stringify({ ...body, model: route.upstreamModel }) : bodyText ?? JSON.stringify(body)
   request.body = undefined
   // A slot for what the client asked to stream: the answer may be an event stream held open for minutes.
   const stream = body.stream === true

@@ -59,3 +59,16 @@ t.test('a model named like an Object method is not taken for an alias', async (t
     t.equal(up.requests.at(-1)?.json.model, model, `the upstream was asked for ${model}`)
   }
 })
+
+t.test('another POST /v1/<path>: the client\'s text as well, the alias\'s model name serialised', async (t) => {
+  const { up, relay } = await startRelayOver(t, (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":true}') },
+    { aliases: { fast: 'gpt-test' } }, { models: ['gpt-test'] })
+  const text = '{ "query": "x",  "documents": ["a", "b"], "top_n": 1.0, "model": "gpt-test" }'
+  const res = await fetch(`${relay.url}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text })
+  t.equal(res.status, 200)
+  await res.text()
+  t.equal(up.requests[0]?.url, '/v1/rerank')
+  t.equal(up.requests[0]?.body, text, 'byte for byte')
+  await (await fetch(`${relay.url}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text.replace('"gpt-test"', '"fast"') })).text()
+  t.same(up.requests[1]?.json, { query: 'x', documents: ['a', 'b'], top_n: 1, model: 'gpt-test' })
+})
