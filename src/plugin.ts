@@ -173,9 +173,11 @@ const relayPlugin: FastifyPluginAsync<RelayPluginOptions> = async function llmRe
 /**
  * Fastify's own JSON parser (with the host's proto-poisoning settings), which
  * also leaves the text it parsed on the request's state: a body the relay
- * does not change goes upstream as that text (relay/plan.ts). Only when
- * parsing removes nothing: with a `remove` setting the text may hold what
- * the parsed body does not.
+ * does not change goes upstream as that text (relay/plan.ts, body-text.ts).
+ * Only when parsing removes nothing: with a `remove` setting the text may
+ * hold what the parsed body does not. In the relay's own routes it takes the
+ * place of any application/json parser the host registered (the relay needs
+ * plain JSON objects there); the host's other routes keep theirs.
  */
 function keepJsonText (scope: FastifyInstance): void {
   const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = scope.initialConfig

@@ -9,6 +9,7 @@ import { withFailover } from '../upstream/failover.js'
 import type { Upstream } from '../upstream/types.js'
 import { sendBody } from './pass-body.js'
 import { runUpstreamRequest } from './request-shell.js'
+import { forwardableText } from './body-text.js'
 
 /**
  * A path segment the relay forwards: letters, digits and `-_.~`. Nothing that
@@ -30,7 +31,7 @@ export async function passThrough (ctx: RelayContext, request: FastifyRequest, r
   const state = request.relayState
   // As relay/plan.ts: the client's text goes upstream when the model is not an alias; off the
   // state at once, which lives as long as the answer streams.
-  const bodyText = state.bodyText
+  const bodyText = forwardableText(state.bodyText)
   state.bodyText = undefined
   const path = forwardedPath(request.url, prefix)
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')

@@ -7,6 +7,7 @@ import type { RelayContext } from '../context.js'
 import { InvalidRequestError, ModelNotAllowedError, UnavailableError } from '../errors.js'
 import { FORMAT_NAMES, isFormatName } from '../formats/index.js'
 import { validateBody, type ApiBody } from './validate-body.js'
+import { forwardableText } from './body-text.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { Route, Upstream } from '../upstream/types.js'
 import { responsesUpstreamRequest } from '../responses/upstream-request.js'
@@ -37,7 +38,7 @@ export interface ForwardPlan {
 export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
   const state = request.relayState
   // Taken off the state at once: the state lives as long as the stream, the body text need not.
-  const bodyText = options.forceStream === true ? undefined : state.bodyText
+  const bodyText = options.forceStream === true ? undefined : forwardableText(state.bodyText)
   state.bodyText = undefined
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
   const identity = state.identity ?? authenticate(request, ctx.keyring)

@@ -23,6 +23,12 @@ export class ConnectionPool extends Dispatcher {
   readonly #clientOptions: Client.Options
   /** Every connection of the pool, busy or idle. */
   readonly #clients = new Set<Client>()
+  /**
+   * Connections taken out of the pool that may still be serving a request (a socket closed by the
+   * upstream just as a request was sent on it reconnects to serve it): close() waits for them and
+   * destroy() ends them, each until its own close() has settled.
+   */
+  readonly #retiring = new Set<Client>()
   /** Idle connections, most recently freed last; may hold retired ones, skipped when taken. */
   readonly #idle: Client[] = []
   #closed = false
@@ -44,10 +50,16 @@ export class ConnectionPool extends Dispatcher {
   }
 
   override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.#closed) throw new errors.ClientClosedError()
+    if (this.#closed) {
+      // As undici's own dispatchers: the handler hears it, and nothing was queued.
+      handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new errors.ClientClosedError())
+      return true
+    }
     const client = this.#take() ?? this.#open()
-    // false: the connection is now busy, which is expected; its 'drain' puts it back on the stack.
-    client.dispatch(options, handler)
+    // false: the request is queued and the connection busy until its 'drain' puts it back on the
+    // stack. true: nothing was queued (undici refused the request at once and told the handler),
+    // so no 'drain' will come: the connection goes back now, or it would never be used again.
+    if (client.dispatch(options, handler)) this.#idle.push(client)
     // The pool itself is never full.
     return true
   }
@@ -79,14 +91,23 @@ export class ConnectionPool extends Dispatcher {
       this.#idle.length = 0
       this.#idle.push(...live)
     }
-    if (!client.closed && !client.destroyed) client.close().catch(() => {})
+    if (client.closed || client.destroyed) return
+    this.#retiring.add(client)
+    client.close().catch(() => {}).finally(() => this.#retiring.delete(client))
+  }
+
+  /** Every connection that still needs closing or destroying. */
+  #all (): Client[] {
+    return [...this.#clients, ...this.#retiring]
   }
 
   override close (): Promise<void>
   override close (callback: () => void): void
   override close (callback?: () => void): Promise<void> | void {
     this.#closed = true
-    const done = Promise.all([...this.#clients].map((c) => c.close())).then(() => {})
+    // A retiring connection's close() is under way already: a second call waits for the same end
+    // (and one destroyed meanwhile has nothing left to wait for).
+    const done = Promise.all(this.#all().map((c) => c.close().catch(() => {}))).then(() => {})
     if (callback === undefined) return done
     done.then(callback, callback)
   }
@@ -99,8 +120,9 @@ export class ConnectionPool extends Dispatcher {
     const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null
     const cb = typeof errOrCallback === 'function' ? errOrCallback : callback
     this.#closed = true
-    const done = Promise.all([...this.#clients].map((c) => c.destroy(err))).then(() => {})
+    const done = Promise.all(this.#all().map((c) => c.destroy(err))).then(() => {})
     this.#clients.clear()
+    this.#retiring.clear()
     this.#idle.length = 0
     if (cb === undefined) return done
     done.then(cb, cb)

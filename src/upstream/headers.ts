@@ -14,6 +14,8 @@ const NEVER_FORWARD = new Set([
   'transfer-encoding', 'upgrade', 'host', 'content-length', 'authorization', 'cookie', 'x-api-key',
   // The relay parses the body, so it must arrive uncompressed.
   'accept-encoding',
+  // Node's server has answered 100-continue to the client already; undici refuses to send it.
+  'expect',
   // Relay-only controls and identifiers that the relay sets itself.
   'x-relay-format', 'x-request-id', 'last-event-id',
   // Browser context that means nothing to an upstream.

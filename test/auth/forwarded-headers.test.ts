@@ -63,3 +63,18 @@ t.test('credentials, cookies and hop-by-hop headers stay at the relay; OpenAI-Be
     t.notOk(all.includes(secret), `${secret} appears in no upstream header`)
   }
 })
+
+t.test('Expect: 100-continue (curl sends it for bodies over 1 KB) is answered by the relay, not forwarded', async (t) => {
+  const up = await startUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end('{"object":"chat.completion","choices":[]}')
+  })
+  const relay = await startRelay(t, { upstreams: [{ name: 'up', baseUrl: up.baseUrl }] })
+  const big = chatBody('gpt-test', { user: 'x'.repeat(2048) })
+  for (let i = 0; i < 2; i++) {
+    const res = await post(`${relay.url}/v1/chat/completions`, { 'content-type': 'application/json', expect: '100-continue' }, big)
+    t.equal(res.status, 200, `request ${i + 1} answered`)
+  }
+  t.equal(up.requests.length, 2)
+  t.equal(up.requests[0]?.headers.expect, undefined, 'no Expect upstream')
+})

@@ -136,3 +136,17 @@ t.test('close() lets a running request finish, then refuses new ones; destroy() 
   await other.destroy()
   await t.rejects(cut, 'destroy() fails the running request')
 })
+
+t.test('a request undici refuses at once leaves its connection in the pool, not stranded', async (t) => {
+  const up = await startUpstream()
+  const pool = new ConnectionPool(up.origin, { connectTimeoutMs: 1000 })
+  t.teardown(async () => { await pool.destroy(); await up.close() })
+  // undici refuses an Expect header before anything is queued: no 'drain' will ever follow.
+  await t.rejects(request(`${up.origin}/x`, { dispatcher: pool, headers: { expect: '100-continue' } }), { code: 'UND_ERR_NOT_SUPPORTED' })
+  t.equal(pool.size, 1)
+  await get(pool, up.origin)
+  await new Promise((resolve) => setImmediate(resolve))
+  await get(pool, up.origin)
+  t.equal(pool.size, 1, 'the same connection served the next requests')
+  t.equal(up.sockets.length, 1)
+})
