@@ -25,7 +25,7 @@ async function startUpstream (): Promise<Upstream> {
     req.resume()
     const port = String(req.socket.remotePort)
     if (up.hold) up.held.push({ res, socket: req.socket })
-    else res.end(port)
+    else res.setHeader('keep-alive', 'timeout=3').end(port)
   })
   server.on('connection', (s: Socket) => up.sockets.push(s))
   server.listen(0, '127.0.0.1')
@@ -149,4 +149,46 @@ t.test('a request undici refuses at once leaves its connection in the pool, not 
   await get(pool, up.origin)
   t.equal(pool.size, 1, 'the same connection served the next requests')
   t.equal(up.sockets.length, 1)
+})
+
+t.test('a connection dropped while it still serves a request: close() waits for it, destroy() ends it', async (t) => {
+  // The upstream says keep-alive timeout=3 s; undici keeps 2 s back, so the idle socket expires
+  // after 1 s. With the event loop blocked past that, the next request finds the socket expired:
+  // undici destroys it ('disconnect': the pool drops the connection) and serves the request on a
+  // new socket of the same connection object.
+  const up = await startUpstream()
+  t.teardown(() => up.close())
+  for (const mode of ['close', 'destroy'] as const) {
+    const pool = new ConnectionPool(up.origin, { connectTimeoutMs: 1000 })
+    up.hold = false
+    const server = up.sockets.length
+    const first = await request(`${up.origin}/x`, { dispatcher: pool })
+    await first.body.text()
+    t.equal(first.headers['keep-alive'], 'timeout=3')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    up.hold = true
+    up.held.length = 0
+    const until = performance.now() + 1100
+    while (performance.now() < until) { /* block the loop past the socket's keep-alive */ }
+    const second = get(pool, up.origin)
+    while (up.held.length < 1) await new Promise((resolve) => setTimeout(resolve, 5))
+    t.equal(up.sockets.length, server + 2, `${mode}: the second request came on a new socket`)
+    t.equal(pool.size, 0, `${mode}: its connection left the pool when the old socket closed`)
+    const { res, socket } = up.held[0] as { res: ServerResponse, socket: Socket }
+    if (mode === 'close') {
+      let closed = false
+      const closing = pool.close().then(() => { closed = true })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      t.notOk(closed, 'close() waits for the request the dropped connection still serves')
+      res.end(String(socket.remotePort))
+      t.equal(await second, String(socket.remotePort), 'which completes')
+      await closing
+      t.ok(closed)
+    } else {
+      await pool.destroy()
+      // Bounded: a request destroy() missed would run as long as the upstream holds it.
+      await t.rejects(Promise.race([second, new Promise((resolve) => setTimeout(resolve, 2000, 'still running'))]), 'destroy() ended it')
+      res.destroy()
+    }
+  }
 })
