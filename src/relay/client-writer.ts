@@ -140,18 +140,14 @@ export class ClientWriter {
     if (this.#corked) return
     this.#corked = true
     socket.cork()
-    process.nextTick(uncorkLater, this, socket)
+    process.nextTick(ClientWriter.#uncorkLater, this, socket)
   }
 
   /** The tick's writes are done (res.end() may have fully uncorked the socket already: then this does nothing). */
-  uncorked (socket: Socket): void {
-    this.#corked = false
+  static #uncorkLater (writer: ClientWriter, socket: Socket): void {
+    writer.#corked = false
     socket.uncork()
   }
-}
-
-function uncorkLater (writer: ClientWriter, socket: Socket): void {
-  writer.uncorked(socket)
 }
 
 function put (out: Buffer, at: number, piece: string | Buffer): number {

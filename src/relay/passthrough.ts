@@ -31,7 +31,7 @@ export async function passThrough (ctx: RelayContext, request: FastifyRequest, r
   const state = request.relayState
   // As relay/plan.ts: the client's text goes upstream when the model is not an alias; off the
   // state at once, which lives as long as the answer streams.
-  const bodyText = forwardableText(state.bodyText)
+  const bodyText = state.bodyText
   state.bodyText = undefined
   const path = forwardedPath(request.url, prefix)
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
@@ -41,7 +41,7 @@ export async function passThrough (ctx: RelayContext, request: FastifyRequest, r
   state.model = body.model
   if (!modelAllowed(identity.models, body.model)) throw ModelNotAllowedError({ param: 'model' }, body.model)
   const route = ctx.router.route(body.model)
-  const outgoing = route.aliased ? JSON.stringify({ ...body, model: route.upstreamModel }) : bodyText ?? JSON.stringify(body)
+  const outgoing = route.aliased ? JSON.stringify({ ...body, model: route.upstreamModel }) : forwardableText(bodyText) ?? JSON.stringify(body)
   request.body = undefined
   // A slot for what the client asked to stream: the answer may be an event stream held open for minutes.
   const stream = body.stream === true

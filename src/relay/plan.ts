@@ -38,7 +38,7 @@ export interface ForwardPlan {
 export function planForward (ctx: RelayContext, endpoint: Endpoint, request: FastifyRequest, options: { forceStream?: boolean } = {}): ForwardPlan {
   const state = request.relayState
   // Taken off the state at once: the state lives as long as the stream, the body text need not.
-  const bodyText = options.forceStream === true ? undefined : forwardableText(state.bodyText)
+  const bodyText = options.forceStream === true ? undefined : state.bodyText
   state.bodyText = undefined
   if (ctx.draining) throw UnavailableError({ retryAfter: DEFAULT_RETRY_AFTER_S }, 'The relay is shutting down; retry on another instance')
   const identity = state.identity ?? authenticate(request, ctx.keyring)
@@ -84,12 +84,14 @@ function upstreamRequest (endpoint: Endpoint, body: ApiBody, bodyText: string | 
  * Any other change (an alias's model name, options to merge) serialises the rewritten body.
  */
 function outgoingBody (body: ApiBody, bodyText: string | undefined, route: Route, askUsage: boolean): string {
-  if (bodyText !== undefined && !route.aliased) {
-    if (!askUsage) return bodyText
+  // Checked only here: a Responses request or an aliased model never sends the text, so never scans it.
+  const text = route.aliased ? undefined : forwardableText(bodyText)
+  if (text !== undefined) {
+    if (!askUsage) return text
     if (body.stream_options === undefined) {
       // The text parsed into an object, so its last non-blank character is its closing brace.
-      const end = bodyText.lastIndexOf('}')
-      return `${bodyText.slice(0, end)},"stream_options":{"include_usage":true}${bodyText.slice(end)}`
+      const end = text.lastIndexOf('}')
+      return `${text.slice(0, end)},"stream_options":{"include_usage":true}${text.slice(end)}`
     }
   }
   return JSON.stringify(rewriteBody(body, route, askUsage))
