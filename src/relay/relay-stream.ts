@@ -72,7 +72,8 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
   #started = false
   #finished = false
   #paused = false
-  #beating = false
+  /** Written by the heartbeat (relay/heartbeat.ts): this stream's place in its list, -1 when not in it. */
+  heartbeatSlot = -1
 
   constructor (o: RelayStreamOptions, resolve: () => void, reject: (err: unknown) => void) {
     const { response, ...rest } = o
@@ -168,7 +169,6 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
     this.#out.start(200, streamHeaders(format.contentType, reply.getHeaders() as OutgoingHttpHeaders))
     state.ttfbMs = performance.now() - state.startedAt
     if (format.heartbeat !== undefined) {
-      this.#beating = true
       heartbeatEvery(this.#o.heartbeatMs).add(this)
     }
     this.#settle()
@@ -230,10 +230,7 @@ class StreamRelay implements BodySink, SseParserHandlers, StreamSink, Beating {
       else if (outcome === 'completed') verdict.completed()
       else verdict.released()
     }
-    if (this.#beating) {
-      this.#beating = false
-      heartbeatEvery(this.#o.heartbeatMs).delete(this)
-    }
+    if (this.heartbeatSlot !== -1) heartbeatEvery(this.#o.heartbeatMs).delete(this)
     if (this.#paused) this.#body.resume()
   }
 }

@@ -31,9 +31,16 @@ export interface Router {
   close (): Promise<void>
 }
 
+/** The upstreams that serve a model, and which of them the next request starts on. */
+interface Rotation {
+  readonly upstreams: Upstream[]
+  next: number
+}
+
 /**
  * Model routing (SPEC §9): aliases first, then every upstream that lists the
- * model (or `*`). Several candidates are rotated round-robin per model, so
+ * model (or `*`). Several candidates are rotated round-robin per model (one rotation for all
+ * the models only wildcard upstreams serve), so
  * load spreads while the order stays deterministic for retries.
  */
 export function createRouter (config: RelayConfig): Router {
@@ -41,7 +48,6 @@ export function createRouter (config: RelayConfig): Router {
   const upstreams = config.upstreams.map((u) => inflight.track(u.kind === 'demo'
     ? createDemoUpstream(u)
     : createHttpUpstream(u, KINDS[u.kind], config)))
-  const turn = new Map<string, number>()
   const observers = new Set<UpstreamObserver>()
   // One observer that fans out, so the request path does not care how many subscribed.
   const fanOut: UpstreamObserver = {
@@ -55,17 +61,34 @@ export function createRouter (config: RelayConfig): Router {
     onChange: (upstream, state) => fanOut.onBreakerChange?.({ upstream, state }),
   })
 
+  // Who serves a model never changes: found once per model that the upstreams list by name (a
+  // bounded set), not by two scans of every upstream's list per request. Every model served only by
+  // wildcard upstreams (whatever name a client sends) shares one rotation, so nothing here grows
+  // with the names clients make up.
+  const listed = new Map<string, Rotation>()
+  const wildcard: Rotation = { upstreams: upstreams.filter((u) => u.config.models.includes('*')), next: 0 }
+  function rotationOf (target: string): Rotation {
+    const known = listed.get(target)
+    if (known !== undefined) return known
+    const serving = upstreams.filter((u) => u.config.models.includes(target))
+    if (serving.length === 0) return wildcard
+    const rotation = { upstreams: serving, next: 0 }
+    listed.set(target, rotation)
+    return rotation
+  }
+
   return {
     upstreams,
     route (model) {
       // Own keys only: a model called `constructor` or `toString` is not an alias of Object's methods.
       const target = Object.hasOwn(config.aliases, model) ? config.aliases[model] as string : model
-      const serving = upstreams.filter((u) => u.config.models.includes(target))
-      const candidates = serving.length > 0 ? serving : upstreams.filter((u) => u.config.models.includes('*'))
+      const rotation = rotationOf(target)
+      const candidates = rotation.upstreams
       if (candidates.length === 0) throw ModelNotFoundError({ param: 'model' }, model)
-      const start = turn.get(target) ?? 0
-      turn.set(target, (start + 1) % candidates.length)
-      const ordered = candidates.length === 1 ? candidates : [...candidates.slice(start % candidates.length), ...candidates.slice(0, start % candidates.length)]
+      if (candidates.length === 1) return { publicModel: model, upstreamModel: target, aliased: target !== model, upstreams: candidates }
+      const start = rotation.next
+      rotation.next = (start + 1) % candidates.length
+      const ordered = [...candidates.slice(start), ...candidates.slice(0, start)]
       return { publicModel: model, upstreamModel: target, aliased: target !== model, upstreams: ordered }
     },
     attempts: (route, signal) => createAttempts(route, health, signal, fanOut),

@@ -66,3 +66,25 @@ t.test('an alias reaches its target on every upstream that serves it, with the r
     t.match(text, /"model":"smart"/, 'frames carry the alias')
   }
 })
+
+t.test('models only wildcard upstreams serve share one rotation, whatever names clients send', async (t) => {
+  const a = await startUpstream(t)
+  const b = await startUpstream(t)
+  answerAs(a, 'a')
+  answerAs(b, 'b')
+  const relay = await startRelay(t, {
+    upstreams: [
+      { name: 'a', baseUrl: a.baseUrl, models: ['*'] },
+      { name: 'b', baseUrl: b.baseUrl, models: ['*'] },
+    ],
+  })
+  // Six different names: each request goes on where the last one left off.
+  const served: string[] = []
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(`made-up-${i}`, { stream: true }) })
+    const { text } = await readAll(res)
+    served.push(/from (\w)/.exec(text)?.[1] ?? '?')
+  }
+  t.same(served, ['a', 'b', 'a', 'b', 'a', 'b'], 'alternation across model names')
+  t.same([...a.requests, ...b.requests].map((r) => r.json.model).sort(), ['made-up-0', 'made-up-1', 'made-up-2', 'made-up-3', 'made-up-4', 'made-up-5'], 'each upstream got the name the client sent')
+})
