@@ -17,7 +17,8 @@ export const KEY_STREAMS_RETRY_AFTER_S = 2
 /** The whole relay is full: back off a little longer (or go to another replica). */
 export const GLOBAL_STREAMS_RETRY_AFTER_S = DEFAULT_RETRY_AFTER_S
 
-const GLOBAL_SLOTS = 'streams:*'
+/** What admission hands back: the stream slot's release, or undefined for a request that takes none. */
+export type Admitted = (() => void) | undefined
 
 export interface Admission {
   identity: ClientIdentity
@@ -51,8 +52,10 @@ export interface Limits {
    * back when the response closes, which Node emits on every path: completed,
    * failed, timed out, rejected later on, or cut by the client. (The caller's
    * own 'close' listener does it, so a stream carries one listener, not two.)
+   * Synchronous for a key with no limit of its own, which has nothing to count
+   * in a store: only then is the answer not a promise.
    */
-  admit (admission: Admission): Promise<(() => void) | undefined>
+  admit (admission: Admission): Admitted | Promise<Admitted>
   close (): Promise<void>
 }
 
@@ -65,9 +68,28 @@ export interface Limits {
 export function createLimits (config: RelayConfig, metrics: RelayMetrics, redis?: LimitsRedis): Limits {
   let rate: RateCheck | undefined
   const shared = redis && createRedisAccess(redis)
-  // The global cap guards this process's own sockets and memory: never shared.
-  const globalSlots = createMemorySlotStore()
   const keySlots = shared ? createRedisSlotStore(shared, createMemorySlotStore()) : createMemorySlotStore()
+  // The global cap guards this process's own sockets and memory: never shared, and a plain count
+  // (taken synchronously, so a request of a key without limits of its own admits without a promise).
+  let globalOpen = 0
+
+  /** One of the relay's own stream slots (the key's, if any, is held already), or the 503. */
+  function takeGlobalSlot (own: SlotLease | undefined): () => void {
+    if (globalOpen >= config.maxConcurrentStreams) {
+      own?.release()
+      throw UnavailableError({ retryAfter: GLOBAL_STREAMS_RETRY_AFTER_S }, 'The relay has as many streams open as it is allowed; retry shortly')
+    }
+    globalOpen++
+    metrics.streamOpened()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      own?.release()
+      globalOpen--
+      metrics.streamClosed()
+    }
+  }
 
   async function acquireStream (identity: ClientIdentity): Promise<() => void> {
     let own: SlotLease | undefined
@@ -75,25 +97,17 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, redis?
       own = await keySlots.acquire(`streams:key:${identity.name}`, identity.maxConcurrentStreams)
       if (!own) throw RateLimitedError({ retryAfter: KEY_STREAMS_RETRY_AFTER_S }, `This API key already has ${identity.maxConcurrentStreams} streams open, its limit; retry when one has finished`)
     }
-    const global = await globalSlots.acquire(GLOBAL_SLOTS, config.maxConcurrentStreams)
-    if (!global) {
-      own?.release()
-      throw UnavailableError({ retryAfter: GLOBAL_STREAMS_RETRY_AFTER_S }, 'The relay has as many streams open as it is allowed; retry shortly')
-    }
-    metrics.streamOpened()
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      own?.release()
-      global.release()
-      metrics.streamClosed()
-    }
+    return takeGlobalSlot(own)
   }
 
   async function checkRate (identity: ClientIdentity, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (rate === undefined) throw new Error('limits used before register()')
     await rate(identity, request, reply)
+  }
+
+  async function admitCounted (identity: ClientIdentity, request: FastifyRequest, reply: FastifyReply, stream: boolean): Promise<Admitted> {
+    await checkRate(identity, request, reply)
+    return stream ? await acquireStream(identity) : undefined
   }
 
   return {
@@ -103,12 +117,15 @@ export function createLimits (config: RelayConfig, metrics: RelayMetrics, redis?
     },
     checkRate,
     acquireStream,
-    async admit ({ identity, request, reply, stream }) {
-      await checkRate(identity, request, reply)
-      return stream ? await acquireStream(identity) : undefined
+    admit ({ identity, request, reply, stream }) {
+      // Nothing of this key's own to count: no store, no promise (the common case: most keys have no limits).
+      if (identity.requestsPerMinute === undefined && (!stream || identity.maxConcurrentStreams === undefined)) {
+        return stream ? takeGlobalSlot(undefined) : undefined
+      }
+      return admitCounted(identity, request, reply, stream)
     },
     async close () {
-      await Promise.all([keySlots.close(), globalSlots.close()])
+      await keySlots.close()
     },
   }
 }

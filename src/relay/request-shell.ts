@@ -30,7 +30,8 @@ export async function runUpstreamRequest (ctx: RelayContext, request: FastifyReq
       controller.abort(new Error('client disconnected'))
     }
   })
-  const slot = await ctx.limits.admit({ identity: admission.identity, request, reply, stream: admission.stream })
+  const admitted = ctx.limits.admit({ identity: admission.identity, request, reply, stream: admission.stream })
+  const slot = admitted instanceof Promise ? await admitted : admitted
   // The slot store may be async: a client that left meanwhile has had its 'close' already.
   if (res.closed) slot?.()
   else releaseSlot = slot

@@ -11,6 +11,14 @@ function answerAs (up: ScriptedUpstream, name: string): void {
   }
 }
 
+/** Which upstream ('a', 'b') streamed the answer to one request for `model`. */
+async function servedBy (relayUrl: string, model: string): Promise<string> {
+  const res = await fetch(`${relayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(model, { stream: true }) })
+  if (res.status !== 200) return `HTTP ${res.status}`
+  const { text } = await readAll(res)
+  return /from (\w)/.exec(text)?.[1] ?? '?'
+}
+
 t.test('two upstreams for one model take turns; a model only one serves always goes there', async (t) => {
   const a = await startUpstream(t)
   const b = await startUpstream(t)
@@ -23,12 +31,7 @@ t.test('two upstreams for one model take turns; a model only one serves always g
     ],
   })
   const served: string[] = []
-  for (let i = 0; i < 6; i++) {
-    const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('shared', { stream: true }) })
-    t.equal(res.status, 200)
-    const { text } = await readAll(res)
-    served.push(/from (\w)/.exec(text)?.[1] ?? '?')
-  }
+  for (let i = 0; i < 6; i++) served.push(await servedBy(relay.url, 'shared'))
   t.same(served, ['a', 'b', 'a', 'b', 'a', 'b'], 'strict alternation')
 
   for (let i = 0; i < 3; i++) {
@@ -80,11 +83,7 @@ t.test('models only wildcard upstreams serve share one rotation, whatever names 
   })
   // Six different names: each request goes on where the last one left off.
   const served: string[] = []
-  for (let i = 0; i < 6; i++) {
-    const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(`made-up-${i}`, { stream: true }) })
-    const { text } = await readAll(res)
-    served.push(/from (\w)/.exec(text)?.[1] ?? '?')
-  }
+  for (let i = 0; i < 6; i++) served.push(await servedBy(relay.url, `made-up-${i}`))
   t.same(served, ['a', 'b', 'a', 'b', 'a', 'b'], 'alternation across model names')
   t.same([...a.requests, ...b.requests].map((r) => r.json.model).sort(), ['made-up-0', 'made-up-1', 'made-up-2', 'made-up-3', 'made-up-4', 'made-up-5'], 'each upstream got the name the client sent')
 })
