@@ -7,6 +7,9 @@
 export const NGINX_REF_US = { paced: 13, idle: 18 }
 const GOALS = { cpuVsNginx: 1.5, rssKb: 20, openStreams: 10_000, addedP50Us: 300, contentVsOpenai: 1.3, seqAddedP50Us: 300, redisVsMemory: 1.5, replicaReaders: 3000 }
 
+// Scenarios whose CPU is quoted per stream (all of a stream's cost, connection to close), not per frame.
+const PER_STREAM = new Set(['open10k', 'setup'])
+
 const f = (x, d = 0) => (x == null || Number.isNaN(x) ? '—' : Number(x).toFixed(d))
 const ms = (us, d = 2) => (us == null ? '—' : (us / 1000).toFixed(d))
 const pctOf = (x) => (x == null ? '—' : f(x * 100))
@@ -27,7 +30,8 @@ function streamTable (rows, d) {
   return md
 }
 
-function openTable (rows) {
+/** Per-stream figures (open10k, setup); RSS per open stream only where all streams are open at once. */
+function openTable (rows, allOpen) {
   let md = '| target | ok/fail | open at once | errors | TTFB p50/p99 ms | lat p99 ms | CPU µs/stream | RSS base→peak MB | RSS KB/open stream |\n'
   md += '|---|---|---|---|---|---|---|---|---|\n'
   for (const r of rows) {
@@ -35,7 +39,7 @@ function openTable (rows) {
     const p = r.proxy
     md += `| ${r.target} | ${r.ok}/${r.failed + r.not_started} | ${r.open_peak} | ${Object.keys(r.errors).length ? JSON.stringify(r.errors).slice(0, 80) : 'none'} ` +
       `| ${f(r.ttfb_ms.p50, 1)}/${f(r.ttfb_ms.p99, 1)} | ${ms(r.lat_us.p99)} | ${p ? f(p.cpu_us_per_request) : '—'} ` +
-      `| ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} | ${p ? f(p.rss_kb_per_open_stream, 1) : '—'} |\n`
+      `| ${p ? `${f(p.rss_base_mb)}→${f(p.rss_peak_mb)}` : '—'} | ${p && allOpen ? f(p.rss_kb_per_open_stream, 1) : '—'} |\n`
   }
   return md
 }
@@ -178,17 +182,18 @@ export function floorRatios (results) {
     for (const t of OVER_FLOOR) {
       const r = ok(sc, t)
       if (!r) continue
-      const cpuKey = r.mode === 'request' || sc === 'open10k' ? 'cpu_us_per_request' : 'cpu_us_per_frame'
+      const cpuKey = r.mode === 'request' || PER_STREAM.has(sc) ? 'cpu_us_per_request' : 'cpu_us_per_frame'
       out.push({
         scenario: sc,
         target: t,
-        cpu_unit: r.mode === 'request' ? 'µs/req' : sc === 'open10k' ? 'µs/stream' : 'µs/frame',
+        cpu_unit: r.mode === 'request' ? 'µs/req' : PER_STREAM.has(sc) ? 'µs/stream' : 'µs/frame',
         cpu: r.proxy[cpuKey],
         cpu_floor: fl.proxy[cpuKey],
         cpu_ratio: ratio(r.proxy[cpuKey], fl.proxy[cpuKey]),
-        rss_kb: r.proxy.rss_kb_per_open_stream,
+        // Only where all streams are open at once: elsewhere it is the heap's growth between GCs.
+        rss_kb: sc === 'setup' ? null : r.proxy.rss_kb_per_open_stream,
         rss_kb_floor: fl.proxy.rss_kb_per_open_stream,
-        rss_ratio: ratio(r.proxy.rss_kb_per_open_stream, fl.proxy.rss_kb_per_open_stream),
+        rss_ratio: sc === 'setup' ? null : ratio(r.proxy.rss_kb_per_open_stream, fl.proxy.rss_kb_per_open_stream),
         p50_added_us: r.lat_us.p50 == null || fl.lat_us.p50 == null ? null : Math.round((r.lat_us.p50 - fl.lat_us.p50) * 10) / 10,
       })
     }
@@ -281,7 +286,7 @@ export function markdown ({ meta, scenarios, results, notes, profiles }) {
     if (!rows.length) continue
     const d = rows.find((r) => r.target === 'direct' && !r.error)
     md += `\n### ${name}: ${describe(name, sc)}\n\n`
-    md += sc.mode === 'request' ? requestTable(rows, d) : name === 'open10k' ? openTable(rows) : streamTable(rows, d)
+    md += sc.mode === 'request' ? requestTable(rows, d) : PER_STREAM.has(name) ? openTable(rows, sc.c === sc.s) : streamTable(rows, d)
     md += streamLogTable(rows, d)
     md += floorLines(overFloor.filter((r) => r.scenario === name))
     md += baselineLines(overBase.filter((r) => r.scenario === name))

@@ -114,7 +114,7 @@ export function targets (ctx) {
   // memory store as shipped, or (SPEC §9.1) in the run's Redis (emptied before each start)
   // with REDIS_URL, on one replica or on two that share it, every GET then landing on the
   // replica that did not produce the stream. Ready on /readyz: 200 once Redis is reachable.
-  const ES_SKIPS = ['throughput', 'sequential', 'open10k']
+  const ES_SKIPS = ['throughput', 'sequential', 'open10k', 'setup']
   const eventsource = (name, { redis = false, replicas = 1 } = {}) => {
     const base = {
       ...nodeTarget(name, 'content',
@@ -129,7 +129,7 @@ export function targets (ctx) {
   }
   // The new paths (issue 12), each beside its baseline in the same run: streams only, and not
   // open10k (~70 s a target; what it measures, memory per open stream, idle shows too).
-  const PATH_SKIPS = ['sequential', 'open10k']
+  const PATH_SKIPS = ['sequential', 'open10k', 'setup']
   // The floors (bench/targets/): the same forwarding with nothing of the relay's own,
   // so the relay's figures split into what Node + undici (+ Fastify) cost anyway and
   // what the relay adds. No auth: no token.
