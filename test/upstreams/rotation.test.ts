@@ -1,6 +1,7 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startUpstream, chatChunk, streamFrames, type ScriptedUpstream } from '../helpers/upstream.js'
-import { startRelay, chatBody, readAll } from '../helpers/relay.js'
+import { startRelay, chatBody, readAll, type RunningRelay } from '../helpers/relay.js'
+import type { RelayConfigInput } from '../../src/config/schema.js'
 
 // SPEC §9: several upstreams for one model are balanced (round-robin per model); an alias routes to
 // the upstreams of its target, and each upstream sees the model name it knows.
@@ -9,6 +10,16 @@ function answerAs (up: ScriptedUpstream, name: string): void {
   up.handler = async (_req, res, received) => {
     await streamFrames(res, [chatChunk(`from ${name}`, { model: received.json.model }), chatChunk(null, { finish: 'stop', model: received.json.model })])
   }
+}
+
+/** Upstreams `a` and `b` serving these models, each answering with its name, and a relay in front. */
+async function twoUpstreams (t: Test, modelsA: string[], modelsB: string[], more: Omit<RelayConfigInput, 'upstreams'> = {}): Promise<{ a: ScriptedUpstream, b: ScriptedUpstream, relay: RunningRelay }> {
+  const a = await startUpstream(t)
+  const b = await startUpstream(t)
+  answerAs(a, 'a')
+  answerAs(b, 'b')
+  const relay = await startRelay(t, { upstreams: [{ name: 'a', baseUrl: a.baseUrl, models: modelsA }, { name: 'b', baseUrl: b.baseUrl, models: modelsB }], ...more })
+  return { a, b, relay }
 }
 
 /** Which upstream ('a', 'b') streamed the answer to one request for `model`. */
@@ -20,16 +31,7 @@ async function servedBy (relayUrl: string, model: string): Promise<string> {
 }
 
 t.test('two upstreams for one model take turns; a model only one serves always goes there', async (t) => {
-  const a = await startUpstream(t)
-  const b = await startUpstream(t)
-  answerAs(a, 'a')
-  answerAs(b, 'b')
-  const relay = await startRelay(t, {
-    upstreams: [
-      { name: 'a', baseUrl: a.baseUrl, models: ['shared', 'only-a'] },
-      { name: 'b', baseUrl: b.baseUrl, models: ['shared'] },
-    ],
-  })
+  const { a, b, relay } = await twoUpstreams(t, ['shared', 'only-a'], ['shared'])
   const served: string[] = []
   for (let i = 0; i < 6; i++) served.push(await servedBy(relay.url, 'shared'))
   t.same(served, ['a', 'b', 'a', 'b', 'a', 'b'], 'strict alternation')
@@ -45,17 +47,7 @@ t.test('two upstreams for one model take turns; a model only one serves always g
 })
 
 t.test('an alias reaches its target on every upstream that serves it, with the real model name upstream', async (t) => {
-  const a = await startUpstream(t)
-  const b = await startUpstream(t)
-  answerAs(a, 'a')
-  answerAs(b, 'b')
-  const relay = await startRelay(t, {
-    upstreams: [
-      { name: 'a', baseUrl: a.baseUrl, models: ['big-model-v2'] },
-      { name: 'b', baseUrl: b.baseUrl, models: ['big-model-v2'] },
-    ],
-    aliases: { smart: 'big-model-v2' },
-  })
+  const { a, b, relay } = await twoUpstreams(t, ['big-model-v2'], ['big-model-v2'], { aliases: { smart: 'big-model-v2' } })
   const texts: string[] = []
   for (let i = 0; i < 2; i++) {
     const res = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody('smart', { stream: true }) })
@@ -71,16 +63,7 @@ t.test('an alias reaches its target on every upstream that serves it, with the r
 })
 
 t.test('models only wildcard upstreams serve share one rotation, whatever names clients send', async (t) => {
-  const a = await startUpstream(t)
-  const b = await startUpstream(t)
-  answerAs(a, 'a')
-  answerAs(b, 'b')
-  const relay = await startRelay(t, {
-    upstreams: [
-      { name: 'a', baseUrl: a.baseUrl, models: ['*'] },
-      { name: 'b', baseUrl: b.baseUrl, models: ['*'] },
-    ],
-  })
+  const { a, b, relay } = await twoUpstreams(t, ['*'], ['*'])
   // Six different names: each request goes on where the last one left off.
   const served: string[] = []
   for (let i = 0; i < 6; i++) served.push(await servedBy(relay.url, `made-up-${i}`))
